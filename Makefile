@@ -1,0 +1,56 @@
+# The two commands: `make demo` (install + run on the embedded defaults) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/guanwei
+PYTEST_ARGS ?=
+
+.PHONY: demo install test test-sqlite test-postgres browser-deps lint bench clean
+
+$(BIN)/guanwei: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	touch $(BIN)/guanwei
+
+install: $(BIN)/guanwei
+
+demo: install
+	$(BIN)/guanwei demo --port $(PORT)
+
+# Debian's Chromium for the browser tests (Playwright may not download its own browser here).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null \
+	      || echo "!! could not install chromium: browser tests will be skipped"; \
+	  else \
+	    echo "!! /usr/bin/chromium missing and not root: run 'sudo apt-get install chromium fonts-noto-cjk'; browser tests will be skipped"; \
+	  fi; \
+	fi
+
+test: install browser-deps test-sqlite test-postgres
+
+test-sqlite: install
+	GUANWEI_ENV=test DATABASE_URL=sqlite:///$(CURDIR)/var/test.db $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+
+# Runs again on PostgreSQL when one answers at 127.0.0.1:5432 (skipped, with a note, otherwise).
+test-postgres: install
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL:guanwei=postgres)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== again on PostgreSQL"; \
+	  GUANWEI_ENV=test DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n 2 -m "not browser" $(PYTEST_ARGS); \
+	else \
+	  echo "== PostgreSQL not reachable at 127.0.0.1:5432: skipping the PostgreSQL run"; \
+	fi
+
+lint: install
+	$(BIN)/ruff check guanwei tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/textkit.py --quick
+	$(BIN)/python bench/sandbox.py --quick
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Enterprises, members, roles, permissions, invitations, the audit log, secrets, API tokens."""

@@ -1,0 +1,137 @@
+"""Tenancy and organisation (组织架构): enterprises, members and their roles, invitations,
+personal API tokens and the append-only audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("所有者")
+    ADMIN = "admin", _("管理员")
+    EDITOR = "editor", _("内容编辑")
+    REVIEWER = "reviewer", _("审核")
+    AGENT = "agent", _("客服")
+    ANALYST = "analyst", _("舆情/公关")
+    CAMPAIGN = "campaign", _("活动/电商")
+    VIEWER = "viewer", _("管理层")
+
+
+class Enterprise(models.Model):
+    """企业 — the tenant. Every other row belongs to exactly one."""
+
+    name = models.CharField(_("名称"), max_length=200)
+    slug = models.SlugField(unique=True)
+    time_zone = models.CharField(_("时区"), max_length=64, default="Asia/Shanghai")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("企业")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    """Rows of one enterprise. Models below Enterprise use `TenantQuerySet.as_manager()` and may
+    override `for_member` to narrow further (e.g. accounts a member is limited to)."""
+
+    def for_enterprise(self, enterprise: Enterprise) -> TenantQuerySet:
+        return self.filter(enterprise=enterprise)
+
+    def for_member(self, member: Member) -> TenantQuerySet:
+        return self.filter(enterprise_id=member.enterprise_id)
+
+
+class Member(models.Model):
+    """成员 — a user in an enterprise with one Role; optionally limited to some accounts
+    (the limit itself lives in matrix.AccountAccess, since matrix sits above core)."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="members")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member")
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    display_name = models.CharField(_("显示名"), max_length=100)
+    is_active = models.BooleanField(_("启用"), default=True)
+    is_limited_to_accounts = models.BooleanField(_("仅限指定账号"), default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("成员")
+        indexes = [models.Index(fields=["enterprise", "role"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Invitation(models.Model):
+    """A one-time link that lets someone join an enterprise with a given role."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("邮箱"))
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored; the token is shown once."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("名称"), max_length=100)
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+
+class AuditQuerySet(TenantQuerySet):
+    def update(self, **kwargs):  # noqa: ANN003
+        raise PermissionError("the audit log is append-only")
+
+    def delete(self):
+        raise PermissionError("the audit log is append-only")
+
+
+class AuditEntry(models.Model):
+    """审计日志 — who did what when. Append-only: written only by core.audit.record()."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("审计记录")
+        ordering = ["-created_at", "-id"]
+        # The audit page filters by enterprise and time range, newest first.
+        indexes = [models.Index(fields=["enterprise", "-created_at"])]
+
+    def save(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        if self.pk is not None:
+            raise PermissionError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        raise PermissionError("the audit log is append-only")

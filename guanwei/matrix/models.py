@@ -1,0 +1,106 @@
+"""The account matrix (组合策略): platform connections and official accounts with tokens and health."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from guanwei.core.crypto import EncryptedTextField
+from guanwei.core.models import Enterprise, Member, TenantQuerySet
+
+
+class PlatformKind(models.TextChoices):
+    SANDBOX = "sandbox", _("沙盒（内置微博）")
+    WEIBO = "weibo", _("新浪微博")
+    MASTODON = "mastodon", _("Mastodon")
+
+
+class Connection(models.Model):
+    """An enterprise's app on one platform: base URL plus app key and (encrypted) secret."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="connections")
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("平台"), max_length=16, choices=PlatformKind.choices)
+    base_url = models.URLField(_("接口地址"))
+    app_key = models.CharField(_("App Key"), max_length=200)
+    app_secret = EncryptedTextField(_("App Secret"))
+    safe_domain = models.CharField(_("安全域名"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("平台连接")
+        constraints = [models.UniqueConstraint(fields=["enterprise", "name"], name="connection_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MatrixRole(models.TextChoices):
+    PARENT = "parent", _("母微博（官方）")
+    PRODUCT = "product", _("产品")
+    CAMPAIGN = "campaign", _("活动")
+    SERVICE = "service", _("客服")
+    COMMUNITY = "community", _("社区")
+    ECOMMERCE = "ecommerce", _("电商")
+    REGION = "region", _("地区")
+
+
+class Health(models.TextChoices):
+    OK = "ok", _("正常")
+    TOKEN_EXPIRING = "token_expiring", _("授权即将过期")
+    TOKEN_EXPIRED = "token_expired", _("授权已过期")
+    RATE_LIMITED = "rate_limited", _("被限流")
+    UNREACHABLE = "unreachable", _("无法连接")
+
+
+class AccountQuerySet(TenantQuerySet):
+    def for_member(self, member: Member) -> AccountQuerySet:
+        qs = self.filter(enterprise_id=member.enterprise_id)
+        if member.is_limited_to_accounts:
+            qs = qs.filter(access__member=member)
+        return qs
+
+
+class Account(models.Model):
+    """官方账号 — one official account on a platform, its place in the matrix and its token."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="accounts")
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="accounts")
+    platform_uid = models.CharField(_("平台 UID"), max_length=64)
+    screen_name = models.CharField(_("昵称"), max_length=100)
+    matrix_role = models.CharField(_("矩阵角色"), max_length=16, choices=MatrixRole.choices)
+    parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
+    verified_type = models.IntegerField(_("认证类型"), default=-1)
+    followers_count = models.PositiveIntegerField(_("粉丝数"), default=0)
+    token = EncryptedTextField(_("授权令牌"), blank=True)
+    token_expires_at = models.DateTimeField(_("授权到期"), null=True, blank=True)
+    health = models.CharField(_("状态"), max_length=16, choices=Health.choices, default=Health.OK)
+    health_detail = models.CharField(max_length=300, blank=True)
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("官方账号")
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "platform_uid"], name="account_uid_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.screen_name
+
+
+class AccountAccess(models.Model):
+    """Limits a member (with is_limited_to_accounts) to the accounts listed here."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="account_access")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="access")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "account"], name="account_access_unique")]

@@ -1,0 +1,275 @@
+"""The one settings module: every knob is an environment variable (listed in .env.example).
+
+Bad values stop start-up with ImproperlyConfigured naming the variable. In production
+(GUANWEI_ENV=production) the secret keys must be given; elsewhere they are generated once
+into var/secrets.env so the demo needs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = Path(os.environ.get("GUANWEI_HOME", Path.cwd())).resolve()
+VAR_DIR = Path(os.environ.get("GUANWEI_VAR_DIR", PROJECT_DIR / "var")).resolve()
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env(name, "1" if default else "0").lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use true or false.")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
+    return value
+
+
+ENVIRONMENT = env("GUANWEI_ENV", "development")
+if ENVIRONMENT not in {"development", "production", "test"}:
+    raise ImproperlyConfigured(
+        f"GUANWEI_ENV={ENVIRONMENT!r}: use development, production or test."
+    )
+IS_PRODUCTION = ENVIRONMENT == "production"
+DEBUG = env_bool("GUANWEI_DEBUG", not IS_PRODUCTION)
+
+
+def _demo_secrets() -> dict[str, str]:
+    """Generate (once) and read the development secrets file under var/."""
+    path = VAR_DIR / "secrets.env"
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line:
+                key, value = line.split("=", 1)
+                values[key] = value
+    if not {"GUANWEI_SECRET_KEY", "GUANWEI_SECRET_KEYS"} <= values.keys():
+        from cryptography.fernet import Fernet
+
+        values.setdefault("GUANWEI_SECRET_KEY", secrets.token_urlsafe(50))
+        values.setdefault("GUANWEI_SECRET_KEYS", Fernet.generate_key().decode())
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        path.chmod(0o600)
+    return values
+
+
+_generated: dict[str, str] = {}
+if not (env("GUANWEI_SECRET_KEY") and env("GUANWEI_SECRET_KEYS")):
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "GUANWEI_SECRET_KEY and GUANWEI_SECRET_KEYS are required when GUANWEI_ENV=production. "
+            "Generate the second with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        )
+    _generated = _demo_secrets()
+
+SECRET_KEY = env("GUANWEI_SECRET_KEY") or _generated["GUANWEI_SECRET_KEY"]
+# Fernet keys for secrets at rest, newest first (comma-separated; rotate by prepending).
+SECRET_KEYS = [
+    k.strip() for k in (env("GUANWEI_SECRET_KEYS") or _generated["GUANWEI_SECRET_KEYS"]).split(",")
+]
+for _key in SECRET_KEYS:
+    try:
+        from cryptography.fernet import Fernet
+
+        Fernet(_key.encode())
+    except Exception:
+        raise ImproperlyConfigured(
+            "GUANWEI_SECRET_KEYS holds a value that is not a Fernet key (32 url-safe base64 bytes)."
+        ) from None
+
+ALLOWED_HOSTS = [h.strip() for h in env("GUANWEI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+BASE_URL = env("GUANWEI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlparse(BASE_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(f"GUANWEI_BASE_URL={BASE_URL!r} must start with http:// or https://.")
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "guanwei.core",
+    "guanwei.matrix",
+    "guanwei.sandbox",
+    "guanwei.ops",
+    "guanwei.api",
+    "guanwei.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "guanwei.core.middleware.MemberMiddleware",
+]
+
+ROOT_URLCONF = "guanwei.urls"
+WSGI_APPLICATION = "guanwei.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "guanwei.web.context.shell",
+            ],
+        },
+    }
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'guanwei.db'}")
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+except Exception as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} cannot be parsed: {exc}") from None
+if _db["ENGINE"] not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={DATABASE_URL!r}: only sqlite:// and postgres:// are supported."
+    )
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {
+        # WAL lets the web server read while the worker writes; busy timeout rides out short locks.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    if _db["NAME"] and _db["NAME"] != ":memory:":
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache ----------------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    if urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis:// or rediss://.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "guanwei",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- background work ------------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if env_bool("GUANWEI_TASKS_IMMEDIATE", False)
+            else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default", "publish", "ingest", "sandbox"],
+    }
+}
+WORKER_STALE_AFTER_S = 120
+
+# --- auth -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "web:dashboard"
+LOGOUT_REDIRECT_URL = "core:login"
+LOGIN_FAILURE_LIMIT = env_int("GUANWEI_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_WINDOW_S = env_int("GUANWEI_LOGIN_FAILURE_WINDOW_S", 900, minimum=1)
+INVITATION_TTL_S = 7 * 24 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+if IS_PRODUCTION:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+# --- i18n and time --------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_ENTERPRISE_TIME_ZONE = env("GUANWEI_TIME_ZONE", "Asia/Shanghai")
+try:
+    from zoneinfo import ZoneInfo
+
+    ZoneInfo(DEFAULT_ENTERPRISE_TIME_ZONE)
+except Exception:
+    raise ImproperlyConfigured(
+        f"GUANWEI_TIME_ZONE={DEFAULT_ENTERPRISE_TIME_ZONE!r} is not an IANA time zone name."
+    ) from None
+
+# --- static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- data, platforms ------------------------------------------------------------------------
+DATA_DIR = env("GUANWEI_DATA_DIR")
+if DATA_DIR and not Path(DATA_DIR).is_dir():
+    raise ImproperlyConfigured(f"GUANWEI_DATA_DIR={DATA_DIR!r} is not a directory.")
+HTTP_TIMEOUT_S = float(env_int("GUANWEI_HTTP_TIMEOUT_S", 10, minimum=1))
+TOKEN_EXPIRY_WARNING_S = env_int("GUANWEI_TOKEN_EXPIRY_WARNING_S", 3 * 24 * 3600, minimum=60)
+
+# --- logging: one line per event ------------------------------------------------------------
+LOG_LEVEL = env("GUANWEI_LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+    raise ImproperlyConfigured(f"GUANWEI_LOG_LEVEL={LOG_LEVEL!r}: use DEBUG, INFO, WARNING or ERROR.")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

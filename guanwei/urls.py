@@ -1,0 +1,13 @@
+"""URL map: each app brings its own urls module (the API mounts its routers in guanwei.api)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("guanwei.core.urls")),  # login, logout, members, invitations, audit, tokens
+    path("", include("guanwei.web.urls")),  # dashboard and the strategy landing pages
+    path("matrix/", include("guanwei.matrix.urls")),
+    path("ops/", include("guanwei.ops.urls")),  # plus /healthz
+    path("sandbox/", include("guanwei.sandbox.urls")),
+    # path("api/v1/", guanwei.api.urls) — added by the api app
+]

@@ -1,0 +1,5 @@
+"""Template context shared by every page (navigation, current member)."""
+
+
+def shell(request):
+    return {}
