@@ -135,3 +135,34 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003
         raise PermissionError("the audit log is append-only")
+
+
+class Notification(models.Model):
+    """An in-app notice for the members who can act on it (a dying token, a failed job).
+
+    `incident_key` makes it one notice per incident: while an unresolved notice with the same key
+    exists, core.notifications.notify() does not add another.
+    """
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="notifications")
+    action = models.CharField(max_length=64, help_text="permission action of who should see it")
+    level = models.CharField(max_length=8, default="warning")  # info | warning | error
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    incident_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # notify() relies on this: at most one open notice per incident.
+            models.UniqueConstraint(
+                fields=["enterprise", "incident_key"],
+                condition=models.Q(resolved_at__isnull=True) & ~models.Q(incident_key=""),
+                name="notification_one_open_per_incident",
+            )
+        ]
