@@ -1,0 +1,47 @@
+"""The one list of periodic jobs (name, interval, task). The worker enqueues each job when it
+is due, exactly once across all workers (see ops.worker.enqueue_due_jobs).
+
+Add a job here and nowhere else. `task` is the dotted path of a django-tasks `@task` that takes
+no arguments; it is imported only when the job is enqueued, so ops does not import every app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    interval: timedelta
+    task: str  # dotted path to a django_tasks Task
+    description: str = ""
+
+    def load_task(self):  # type: ignore[no-untyped-def]
+        return import_string(self.task)
+
+
+JOBS: list[PeriodicJob] = [
+    PeriodicJob(
+        name="ops.prune_task_results",
+        interval=timedelta(hours=1),
+        task="guanwei.ops.tasks.prune_task_results",
+        description="Delete finished task results older than 7 days (failed: 30 days).",
+    ),
+    PeriodicJob(
+        name="ops.prune_heartbeats",
+        interval=timedelta(hours=1),
+        task="guanwei.ops.tasks.prune_heartbeats",
+        description="Forget heartbeats of workers that stopped or vanished more than a day ago.",
+    ),
+]
+
+
+def job_named(name: str) -> PeriodicJob:
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise KeyError(name)
