@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from guanwei.ops import views
 
 app_name = "ops"
-urlpatterns: list = []
+urlpatterns = [
+    path("status", views.status, name="status"),
+]

@@ -1,0 +1,87 @@
+"""What the status page and /healthz read: workers, queue depth, periodic jobs, failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count
+from django_tasks_db.models import DBTaskResult
+
+from guanwei.core import clock
+from guanwei.ops.models import PeriodicJobState, WorkerHeartbeat
+from guanwei.ops.schedule import JOBS, PeriodicJob
+
+# A run is overdue when nobody claimed it this long after it was due (a worker checks every
+# ~15 s, so a minute means no worker is scheduling).
+OVERDUE_GRACE = timedelta(seconds=60)
+FAILED_WINDOW = timedelta(hours=24)
+
+
+def stale_before() -> datetime:
+    return clock.now() - timedelta(seconds=settings.WORKER_STALE_AFTER_S)
+
+
+def fresh_workers():  # type: ignore[no-untyped-def]
+    """Workers that beat within WORKER_STALE_AFTER_S and have not stopped."""
+    return WorkerHeartbeat.objects.filter(last_beat_at__gte=stale_before(), stopped_at__isnull=True)
+
+
+def last_beat_at() -> datetime | None:
+    return WorkerHeartbeat.objects.order_by("-last_beat_at").values_list("last_beat_at", flat=True).first()
+
+
+def queue_depth() -> dict[str, int]:
+    """Tasks ready to run now, per queue (every configured queue listed, even when empty)."""
+    depth = {q: 0 for q in settings.TASKS["default"].get("QUEUES", ["default"])}
+    rows = DBTaskResult.objects.ready().values("queue_name").annotate(n=Count("id"))
+    for row in rows:
+        depth[row["queue_name"]] = row["n"]
+    return depth
+
+
+def running_count() -> dict[str, int]:
+    rows = DBTaskResult.objects.running().values("queue_name").annotate(n=Count("id"))
+    return {row["queue_name"]: row["n"] for row in rows}
+
+
+@dataclass
+class JobStatus:
+    job: PeriodicJob
+    next_run_at: datetime | None
+    last_enqueued_at: datetime | None
+    last_status: str
+    is_overdue: bool
+
+
+def job_statuses() -> list[JobStatus]:
+    now = clock.now()
+    states = {s.name: s for s in PeriodicJobState.objects.filter(name__in=[j.name for j in JOBS])}
+    task_ids = [s.last_task_id for s in states.values() if s.last_task_id]
+    status_of = {
+        str(pk): status
+        for pk, status in DBTaskResult.objects.filter(id__in=task_ids).values_list("id", "status")
+    }
+    result = []
+    for job in JOBS:
+        state = states.get(job.name)
+        next_run_at = state.next_run_at if state else None
+        last_status = status_of.get(state.last_task_id, "") if state else ""
+        result.append(JobStatus(
+            job=job,
+            next_run_at=next_run_at,
+            last_enqueued_at=state.last_enqueued_at if state else None,
+            last_status=last_status,
+            # never scheduled at all counts too: no worker has ever looked at the schedule
+            is_overdue=next_run_at is None or next_run_at + OVERDUE_GRACE < now,
+        ))
+    return result
+
+
+def recent_failures(limit: int = 20):  # type: ignore[no-untyped-def]
+    """Failed tasks of the last 24 h, newest first: task name, queue, time, exception class.
+    No arguments and no traceback: this page is for operators, not a view into tenants' data."""
+    since = clock.now() - FAILED_WINDOW
+    qs = DBTaskResult.objects.failed().filter(finished_at__gte=since).order_by("-finished_at")
+    return qs.only("id", "task_path", "queue_name", "finished_at", "exception_class_path")[:limit], qs.count()

@@ -1,0 +1,65 @@
+"""/ops/status (admins: workers, queues, periodic jobs, failures) and /healthz (for machines)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from guanwei.core.permissions import member_required
+from guanwei.ops import queries
+from guanwei.ops.models import WorkerHeartbeat
+
+
+@member_required("ops.view")
+@never_cache
+def status(request: HttpRequest) -> HttpResponse:
+    workers = list(WorkerHeartbeat.objects.all()[:50])
+    fresh = [w for w in workers if not w.is_stale]
+    failures, failure_count = queries.recent_failures()
+    jobs = queries.job_statuses()
+    depth = queries.queue_depth()
+    running = queries.running_count()
+    context = {
+        "workers": workers,
+        "has_fresh_worker": bool(fresh),
+        "last_beat_at": queries.last_beat_at(),
+        "stale_after_s": settings.WORKER_STALE_AFTER_S,
+        "queues": [(q, n, running.get(q, 0)) for q, n in depth.items()],
+        "jobs": jobs,
+        "overdue_count": sum(1 for j in jobs if j.is_overdue),
+        "failures": failures,
+        "failure_count": failure_count,
+    }
+    template = "ops/_status_body.html" if request.htmx else "ops/status.html"
+    return render(request, template, context)
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers and a worker beat recently, else 503.
+    `?check=db` leaves the worker out (a load balancer's check of one web process should not
+    fail all of them because the worker is down)."""
+    body: dict[str, object] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        body["db"] = "ok"
+    except Exception as exc:  # the point is to report it, whatever it is
+        body["db"] = f"error: {type(exc).__name__}"
+        return JsonResponse({**body, "status": "fail"}, status=503)
+
+    last = queries.last_beat_at()
+    fresh = queries.fresh_workers().count()
+    body["worker"] = {
+        "fresh": fresh > 0,
+        "fresh_count": fresh,
+        "last_beat_at": last.isoformat() if last else None,
+    }
+    body["queue_depth"] = queries.queue_depth()
+    ok = request.GET.get("check") == "db" or fresh > 0
+    body["status"] = "ok" if ok else "fail"
+    return JsonResponse(body, status=200 if ok else 503)
