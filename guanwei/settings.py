@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves Swagger UI for /api/v1/docs from its own static files (no CDN)
     "django_tasks",
     "django_tasks_db",
     "guanwei.core",

@@ -12,5 +12,5 @@ urlpatterns = [
     path("ops/", include("guanwei.ops.urls")),  # plus /healthz
     path("healthz", ops_views.healthz, name="healthz"),
     path("sandbox/", include("guanwei.sandbox.urls")),
-    # path("api/v1/", guanwei.api.urls) — added by the api app
+    path("api/v1/", include("guanwei.api.urls")),  # one NinjaAPI, routers from each app
 ]

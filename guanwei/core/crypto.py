@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from cryptography.fernet import InvalidToken, MultiFernet, Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 

@@ -82,6 +82,12 @@ class Invitation(models.Model):
 
     objects = TenantQuerySet.as_manager()
 
+    class Meta:
+        verbose_name = _("邀请")
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role})"
+
 
 class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 is stored; the token is shown once."""
@@ -96,6 +102,12 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API 令牌")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
 
 class AuditQuerySet(TenantQuerySet):
@@ -127,6 +139,9 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         # The audit page filters by enterprise and time range, newest first.
         indexes = [models.Index(fields=["enterprise", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
 
     def save(self, *args, **kwargs):  # noqa: ANN002, ANN003
         if self.pk is not None:
@@ -166,3 +181,6 @@ class Notification(models.Model):
                 name="notification_one_open_per_incident",
             )
         ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,56 @@
+"""Assembles the one NinjaAPI from each app's router and mounts it (guanwei/urls.py includes
+this under /api/v1/). OpenAPI at /api/v1/openapi.json; the docs page at /api/v1/docs serves
+Swagger UI from django-ninja's own static files (the "ninja" app), never from a CDN.
+
+Later apps add their router here: `api.add_router("/", "guanwei.<app>.api.router")`.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.urls import path
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from guanwei.api.auth import MemberSession, PersonalToken
+
+api = NinjaAPI(
+    title="guanwei API",
+    version="1",
+    description="官微 — the enterprise's official account matrix. Authenticate with "
+    "`Authorization: Bearer <personal token>` (create one under /settings/tokens/).",
+    auth=[PersonalToken(), MemberSession()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):  # type: ignore[no-untyped-def]
+    return api.create_response(request, {"detail": _("权限不足")}, status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request, exc):  # type: ignore[no-untyped-def]
+    return api.create_response(
+        request, {"detail": _("未认证：请提供有效的个人令牌")}, status=401
+    )
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):  # type: ignore[no-untyped-def]
+    """422 naming each field and the reason: {"detail": [{"field", "in", "reason", ...}]}."""
+    errors = []
+    for error in exc.errors:
+        loc = [str(p) for p in error.get("loc", ())]
+        where = loc[0] if loc else ""
+        # ninja nests query/path params under their container name; the field is the last part.
+        field = loc[-1] if loc else ""
+        errors.append({"field": field, "in": where, "reason": error.get("msg", ""), "loc": loc})
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
+api.add_router("/", "guanwei.core.api.router")
+api.add_router("/", "guanwei.matrix.api.router")
+
+urlpatterns = [path("", api.urls)]

@@ -1,0 +1,348 @@
+"""Every state change of core (Zulip's `do_*` actions): each checks the actor's right, changes
+state and writes its audit entry in one transaction. Views and the API only parse and call these.
+
+Rule violations a user can fix raise `ActionError` (with the form field it concerns, if any);
+a missing right raises PermissionDenied (403); another enterprise's object is 404 via get_for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from guanwei.core import audit, clock
+from guanwei.core.models import ApiToken, Enterprise, Invitation, Member, Role
+from guanwei.core.permissions import require
+
+TOKEN_PREFIX = "gw_"
+INVITATION_PREFIX = "inv_"
+# A used token's last_used_at is written at most this often (one UPDATE per minute, not per call).
+TOKEN_TOUCH_INTERVAL_S = 60
+
+
+class ActionError(Exception):
+    """A rule the user broke, with the field it concerns ('' for the whole form)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def hash_secret(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+def do_record_login(member: Member, request=None) -> None:  # type: ignore[no-untyped-def]
+    audit.record(member.enterprise, member, "auth.login", member, request=request)
+
+
+def do_record_failed_login(username: str, reason: str, request=None) -> None:  # type: ignore[no-untyped-def]
+    """Audit a failed sign-in, but only when the username belongs to a member: the entry goes
+    to that member's enterprise. Unknown usernames leave no trace in any tenant's log."""
+    member = (
+        Member.objects.select_related("enterprise")
+        .filter(user__username__iexact=username.strip())
+        .first()
+    )
+    if member is None:
+        return
+    audit.record(
+        member.enterprise,
+        None,
+        "auth.login_failed",
+        member,
+        summary=_("登录失败：%(username)s") % {"username": username},
+        detail={"reason": reason},
+        request=request,
+        actor_label=username[:150],
+    )
+
+
+def do_change_password(member: Member, old_password: str, new_password: str, request=None) -> None:  # type: ignore[no-untyped-def]
+    user = member.user
+    if not user.check_password(old_password):
+        raise ActionError(_("当前密码不正确"), "old_password")
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ActionError(" ".join(exc.messages), "new_password1") from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        audit.record(member.enterprise, member, "auth.password_changed", member, request=request)
+    if request is not None:
+        update_session_auth_hash(request, user)
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+@dataclass
+class IssuedInvitation:
+    invitation: Invitation
+    token: str  # shown once; only its SHA-256 is stored
+
+
+def _require_may_grant(actor: Member, role: str) -> None:
+    if role not in Role.values:
+        raise ActionError(_("未知角色"), "role")
+    if role == Role.OWNER and actor.role != Role.OWNER:
+        raise ActionError(_("只有所有者可以授予所有者角色"), "role")
+
+
+def do_invite_member(actor: Member, email: str, role: str, request=None) -> IssuedInvitation:  # type: ignore[no-untyped-def]
+    require(actor, "member.manage")
+    _require_may_grant(actor, role)
+    token = INVITATION_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            enterprise=actor.enterprise,
+            email=email,
+            role=role,
+            token_hash=hash_secret(token),
+            invited_by=actor,
+            expires_at=now + timedelta(seconds=settings.INVITATION_TTL_S),
+        )
+        audit.record(
+            actor.enterprise, actor, "member.invited", invitation,
+            summary=f"{email} ({role})", detail={"email": email, "role": role}, request=request,
+        )
+    return IssuedInvitation(invitation, token)
+
+
+def do_revoke_invitation(actor: Member, invitation: Invitation, request=None) -> None:  # type: ignore[no-untyped-def]
+    require(actor, "member.manage")
+    with transaction.atomic():
+        updated = Invitation.objects.filter(
+            pk=invitation.pk, enterprise=actor.enterprise, accepted_at=None, revoked_at=None
+        ).update(revoked_at=clock.now())
+        if not updated:
+            raise ActionError(_("该邀请已被使用或撤销"))
+        audit.record(actor.enterprise, actor, "member.invitation_revoked", invitation,
+                     summary=invitation.email, request=request)
+
+
+class InvitationState:
+    UNKNOWN = "unknown"
+    USED = "used"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    OPEN = "open"
+
+
+def find_invitation(token: str) -> tuple[Invitation | None, str]:
+    """The invitation for a raw token and whether it can still be accepted."""
+    invitation = (
+        Invitation.objects.select_related("enterprise").filter(token_hash=hash_secret(token)).first()
+    )
+    if invitation is None:
+        return None, InvitationState.UNKNOWN
+    if invitation.accepted_at is not None:
+        return invitation, InvitationState.USED
+    if invitation.revoked_at is not None:
+        return invitation, InvitationState.REVOKED
+    if invitation.expires_at <= clock.now():
+        return invitation, InvitationState.EXPIRED
+    return invitation, InvitationState.OPEN
+
+
+INVITATION_ERRORS = {
+    InvitationState.UNKNOWN: lambda: _("邀请链接无效"),
+    InvitationState.USED: lambda: _("该邀请链接已被使用，每个链接只能使用一次"),
+    InvitationState.REVOKED: lambda: _("该邀请已被撤销"),
+    InvitationState.EXPIRED: lambda: _("该邀请链接已过期，请联系管理员重新邀请"),
+}
+
+
+def do_accept_invitation(
+    token: str, username: str, display_name: str, password: str, request=None  # type: ignore[no-untyped-def]
+) -> Member:
+    """Create the user and member for an open invitation. The claim is a conditional UPDATE,
+    so two people racing with the same link get one account between them."""
+    invitation, state = find_invitation(token)
+    if state != InvitationState.OPEN or invitation is None:
+        raise ActionError(INVITATION_ERRORS[state]())
+    username = username.strip()
+    if not username:
+        raise ActionError(_("请填写用户名"), "username")
+    candidate = User(username=username, email=invitation.email)
+    try:
+        validate_password(password, candidate)
+    except ValidationError as exc:
+        raise ActionError(" ".join(exc.messages), "password1") from None
+    now = clock.now()
+    with transaction.atomic():
+        claimed = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at=None, revoked_at=None, expires_at__gt=now
+        ).update(accepted_at=now)
+        if not claimed:
+            raise ActionError(INVITATION_ERRORS[InvitationState.USED]())
+        if User.objects.filter(username__iexact=username).exists():
+            raise ActionError(_("该用户名已被占用"), "username")
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(username, invitation.email, password)
+        except IntegrityError:
+            raise ActionError(_("该用户名已被占用"), "username") from None
+        member = Member.objects.create(
+            enterprise=invitation.enterprise, user=user, role=invitation.role,
+            display_name=display_name.strip() or username,
+        )
+        audit.record(
+            invitation.enterprise, member, "member.joined", member,
+            summary=f"{member.display_name} ({member.role})",
+            detail={"invitation_id": invitation.pk, "role": member.role}, request=request,
+        )
+    return member
+
+
+# --- roles and activity ----------------------------------------------------------------------
+
+
+def _lock_active_owner_count(enterprise: Enterprise) -> int:
+    """Counted under row locks (PostgreSQL) / the write lock (SQLite IMMEDIATE), so two owners
+    demoting each other at once cannot leave the enterprise without one."""
+    return len(
+        list(
+            Member.objects.select_for_update()
+            .filter(enterprise=enterprise, role=Role.OWNER, is_active=True)
+            .values_list("pk", flat=True)
+        )
+    )
+
+
+def _require_may_manage(actor: Member, target: Member) -> None:
+    require(actor, "member.manage")
+    if target.enterprise_id != actor.enterprise_id:
+        raise PermissionDenied("other enterprise")
+    if target.role == Role.OWNER and actor.role != Role.OWNER:
+        raise ActionError(_("管理员不能更改所有者"))
+
+
+def do_change_role(actor: Member, target: Member, role: str, request=None) -> None:  # type: ignore[no-untyped-def]
+    _require_may_manage(actor, target)
+    _require_may_grant(actor, role)
+    if role == target.role:
+        return
+    with transaction.atomic():
+        if target.role == Role.OWNER and target.is_active:
+            if _lock_active_owner_count(target.enterprise) <= 1:
+                raise ActionError(_("企业至少需要一位所有者，不能降级最后一位所有者"), "role")
+        old = target.role
+        target.role = role
+        target.save(update_fields=["role"])
+        audit.record(
+            actor.enterprise, actor, "member.role_changed", target,
+            summary=f"{target.display_name}: {old} → {role}",
+            detail={"from": old, "to": role}, request=request,
+        )
+
+
+def do_deactivate_member(actor: Member, target: Member, request=None) -> None:  # type: ignore[no-untyped-def]
+    """A deactivated member can neither sign in (their user is inactive too, which also ends
+    their sessions) nor use API tokens."""
+    _require_may_manage(actor, target)
+    if target.pk == actor.pk:
+        raise ActionError(_("不能停用自己"))
+    if not target.is_active:
+        return
+    with transaction.atomic():
+        if target.role == Role.OWNER and _lock_active_owner_count(target.enterprise) <= 1:
+            raise ActionError(_("企业至少需要一位所有者，不能停用最后一位所有者"))
+        target.is_active = False
+        target.save(update_fields=["is_active"])
+        User.objects.filter(pk=target.user_id).update(is_active=False)
+        audit.record(actor.enterprise, actor, "member.deactivated", target,
+                     summary=target.display_name, request=request)
+
+
+def do_reactivate_member(actor: Member, target: Member, request=None) -> None:  # type: ignore[no-untyped-def]
+    _require_may_manage(actor, target)
+    if target.is_active:
+        return
+    with transaction.atomic():
+        target.is_active = True
+        target.save(update_fields=["is_active"])
+        User.objects.filter(pk=target.user_id).update(is_active=True)
+        audit.record(actor.enterprise, actor, "member.reactivated", target,
+                     summary=target.display_name, request=request)
+
+
+# --- personal API tokens ---------------------------------------------------------------------
+
+
+@dataclass
+class IssuedToken:
+    api_token: ApiToken
+    token: str  # shown once
+
+
+def do_create_api_token(member: Member, name: str, request=None) -> IssuedToken:  # type: ignore[no-untyped-def]
+    require(member, "apitoken.manage")
+    name = name.strip()
+    if not name:
+        raise ActionError(_("请填写名称"), "name")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        api_token = ApiToken.objects.create(
+            enterprise_id=member.enterprise_id, member=member, name=name[:100],
+            prefix=token[:10], token_hash=hash_secret(token),
+        )
+        audit.record(member.enterprise, member, "apitoken.created", api_token,
+                     summary=api_token.name, request=request)
+    return IssuedToken(api_token, token)
+
+
+def do_revoke_api_token(member: Member, api_token: ApiToken, request=None) -> None:  # type: ignore[no-untyped-def]
+    require(member, "apitoken.manage")
+    if api_token.member_id != member.pk:
+        raise PermissionDenied("not your token")
+    with transaction.atomic():
+        updated = ApiToken.objects.filter(pk=api_token.pk, revoked_at=None).update(
+            revoked_at=clock.now()
+        )
+        if updated:
+            audit.record(member.enterprise, member, "apitoken.revoked", api_token,
+                         summary=api_token.name, request=request)
+
+
+def authenticate_token(raw: str) -> Member | None:
+    """The active member a bearer token belongs to, or None (unknown, revoked, or the member
+    or their user deactivated). Touches last_used_at at most once a minute."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    api_token = (
+        ApiToken.objects.select_related("member__enterprise", "member__user")
+        .filter(token_hash=hash_secret(raw), revoked_at=None)
+        .first()
+    )
+    if api_token is None:
+        return None
+    member = api_token.member
+    if not (member.is_active and member.user.is_active):
+        return None
+    now = clock.now()
+    if api_token.last_used_at is None or now - api_token.last_used_at >= timedelta(
+        seconds=TOKEN_TOUCH_INTERVAL_S
+    ):
+        # Conditional, so concurrent requests in the same minute write once.
+        ApiToken.objects.filter(pk=api_token.pk).filter(
+            Q(last_used_at=None) | Q(last_used_at__lte=now - timedelta(seconds=TOKEN_TOUCH_INTERVAL_S))
+        ).update(last_used_at=now)
+    return member

@@ -1,0 +1,82 @@
+"""Forms for sign-in, members, invitations, tokens and the audit filter (validation only)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from guanwei.core.models import Member, Role
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=_("用户名"), max_length=150)
+    password = forms.CharField(label=_("密码"), widget=forms.PasswordInput, strip=False)
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(label=_("当前密码"), widget=forms.PasswordInput, strip=False)
+    new_password1 = forms.CharField(label=_("新密码"), widget=forms.PasswordInput, strip=False)
+    new_password2 = forms.CharField(label=_("再次输入新密码"), widget=forms.PasswordInput, strip=False)
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        if data.get("new_password1") and data.get("new_password1") != data.get("new_password2"):
+            self.add_error("new_password2", _("两次输入的新密码不一致"))
+        return data
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("邮箱"))
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices, initial=Role.EDITOR)
+
+
+class AcceptInvitationForm(forms.Form):
+    username = forms.RegexField(
+        label=_("用户名"), max_length=150, regex=r"^[\w.@+-]+\Z",
+        error_messages={"invalid": _("用户名只能包含字母、数字和 @/./+/-/_")},
+    )
+    display_name = forms.CharField(label=_("显示名"), max_length=100)
+    password1 = forms.CharField(label=_("密码"), widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label=_("再次输入密码"), widget=forms.PasswordInput, strip=False)
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("两次输入的密码不一致"))
+        return data
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("名称"), max_length=100)
+
+
+ACTIVE_CHOICES = [("", _("全部")), ("1", _("启用")), ("0", _("已停用"))]
+
+
+class MemberFilterForm(forms.Form):
+    role = forms.ChoiceField(label=_("角色"), choices=[("", _("全部")), *Role.choices], required=False)
+    active = forms.ChoiceField(label=_("状态"), choices=ACTIVE_CHOICES, required=False)
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.ModelChoiceField(label=_("操作人"), queryset=Member.objects.none(), required=False)
+    action = forms.ChoiceField(label=_("操作"), required=False)
+    object_type = forms.ChoiceField(label=_("对象类型"), required=False)
+    since = forms.DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, member: Member, actions: list[str], object_types: list[str], **kw):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kw)
+        self.fields["actor"].queryset = Member.objects.for_member(member).order_by("display_name")
+        self.fields["action"].choices = [("", _("全部")), *((a, a) for a in actions)]
+        self.fields["object_type"].choices = [("", _("全部")), *((t, t) for t in object_types)]
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("结束日期不能早于开始日期"))
+        return data

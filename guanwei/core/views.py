@@ -1,0 +1,321 @@
+"""Sign-in, members, invitations, the audit log and personal API tokens. Thin views: parse,
+call an action (core.actions) or a query (core.queries), render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from guanwei.core import actions, queries, throttle
+from guanwei.core.actions import ActionError
+from guanwei.core.audit import client_ip
+from guanwei.core.forms import (
+    AcceptInvitationForm,
+    AuditFilterForm,
+    InviteForm,
+    LoginForm,
+    MemberFilterForm,
+    PasswordChangeForm,
+    RoleForm,
+    TokenForm,
+)
+from guanwei.core.models import ApiToken, Invitation, Member, Role
+from guanwei.core.permissions import can, get_for, member_required
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, qs, per_page: int = PAGE_SIZE):  # type: ignore[no-untyped-def]
+    """One page of a queryset (LIMIT/OFFSET in the database) and the query string of the
+    current filters, so the pagination links keep them."""
+    page = Paginator(qs, per_page).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return page, params.urlencode()
+
+
+def _apply_form_error(form, exc: ActionError) -> None:  # type: ignore[no-untyped-def]
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = ""
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        ip = client_ip(request)
+        verdict = throttle.check(username, ip)
+        if verdict.is_blocked:
+            actions.do_record_failed_login(username, "throttled", request)
+            form.add_error(
+                None,
+                _("尝试次数过多，请 %(minutes)d 分钟后再试") % {"minutes": verdict.retry_after_minutes},
+            )
+            status = 429
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            member = getattr(user, "member", None) if user is not None else None
+            if user is not None and member is not None and member.is_active:
+                login(request, user)
+                throttle.clear_username(username)
+                actions.do_record_login(member, request)
+                return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+            throttle.record_failure(username, ip)
+            actions.do_record_failed_login(username, "bad_credentials", request)
+            # The same words whether or not the user exists.
+            form.add_error(None, _("用户名或密码错误"))
+    return render(request, "core/login.html", {"form": form, "next": next_url}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.do_change_password(
+                request.member, form.cleaned_data["old_password"],
+                form.cleaned_data["new_password1"], request,
+            )
+        except ActionError as exc:
+            _apply_form_error(form, exc)
+        else:
+            messages.success(request, _("密码已修改"))
+            return redirect("core:password_change")
+    return render(request, "core/password_change.html", {"form": form})
+
+
+# --- members and invitations -----------------------------------------------------------------
+
+
+def _members_context(request: HttpRequest, invite_form: InviteForm | None = None) -> dict:
+    member = request.member
+    filters = MemberFilterForm(request.GET or None)
+    qs = Member.objects.for_member(member).select_related("user").order_by("display_name", "pk")
+    if filters.is_valid():
+        if filters.cleaned_data["role"]:
+            qs = qs.filter(role=filters.cleaned_data["role"])
+        if filters.cleaned_data["active"]:
+            qs = qs.filter(is_active=filters.cleaned_data["active"] == "1")
+    page, query = _page(request, qs)
+    pending = (
+        Invitation.objects.for_member(member)
+        .filter(accepted_at=None, revoked_at=None)
+        .order_by("-created_at")[:50]
+    )
+    return {
+        "filters": filters,
+        "page": page,
+        "query": query,
+        "invite_form": invite_form or InviteForm(),
+        "pending": pending,
+        "roles": Role.choices,
+        "can_manage": can(member, "member.manage"),
+        "now": actions.clock.now(),
+    }
+
+
+@member_required("member.view")
+def members(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/members.html", _members_context(request))
+
+
+@member_required("member.manage")
+@require_POST
+def member_invite(request: HttpRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            issued = actions.do_invite_member(
+                request.member, form.cleaned_data["email"], form.cleaned_data["role"], request
+            )
+        except ActionError as exc:
+            _apply_form_error(form, exc)
+        else:
+            link = request.build_absolute_uri(reverse("core:invite_accept", args=[issued.token]))
+            # The link is shown on this response only; the database keeps just its hash.
+            return render(
+                request, "core/invitation_created.html",
+                {"invitation": issued.invitation, "link": link},
+            )
+    return render(request, "core/members.html", _members_context(request, form), status=422)
+
+
+def _member_action(request: HttpRequest, member_id: int, do, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    target = get_for(request.member, Member, member_id, "member.manage")
+    try:
+        do(target)
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success % {"name": target.display_name})
+    return redirect("core:members")
+
+
+@member_required("member.manage")
+@require_POST
+def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
+    target = get_for(request.member, Member, member_id, "member.manage")
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("角色：%(reason)s") % {"reason": "; ".join(form.errors["role"])})
+        return redirect("core:members")
+    return _member_action(
+        request, target.pk,
+        lambda t: actions.do_change_role(request.member, t, form.cleaned_data["role"], request),
+        _("已更改 %(name)s 的角色"),
+    )
+
+
+@member_required("member.manage")
+@require_POST
+def member_deactivate(request: HttpRequest, member_id: int) -> HttpResponse:
+    return _member_action(
+        request, member_id, lambda t: actions.do_deactivate_member(request.member, t, request),
+        _("已停用 %(name)s"),
+    )
+
+
+@member_required("member.manage")
+@require_POST
+def member_reactivate(request: HttpRequest, member_id: int) -> HttpResponse:
+    return _member_action(
+        request, member_id, lambda t: actions.do_reactivate_member(request.member, t, request),
+        _("已重新启用 %(name)s"),
+    )
+
+
+@member_required("member.manage")
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = get_for(request.member, Invitation, invitation_id, "member.manage")
+    try:
+        actions.do_revoke_invitation(request.member, invitation, request)
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("邀请已撤销"))
+    return redirect("core:members")
+
+
+@require_http_methods(["GET", "POST"])
+def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Open to anyone holding the link: the token itself is the credential."""
+    invitation, state = actions.find_invitation(token)
+    if state != actions.InvitationState.OPEN:
+        status = 404 if state == actions.InvitationState.UNKNOWN else 410
+        return render(
+            request, "core/invitation_invalid.html",
+            {"reason": actions.INVITATION_ERRORS[state]()}, status=status,
+        )
+    form = AcceptInvitationForm(request.POST or None, initial={"username": invitation.email.split("@")[0]})
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = actions.do_accept_invitation(
+                token, form.cleaned_data["username"], form.cleaned_data["display_name"],
+                form.cleaned_data["password1"], request,
+            )
+        except ActionError as exc:
+            _apply_form_error(form, exc)
+        else:
+            login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
+            actions.do_record_login(member, request)
+            return redirect(resolve_url(settings.LOGIN_REDIRECT_URL))
+    return render(request, "core/invite_accept.html", {"form": form, "invitation": invitation})
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, object]:
+    member = request.member
+    actions_, types = queries.audit_choices(member)
+    form = AuditFilterForm(request.GET or None, member=member, actions=actions_, object_types=types)
+    filters = form.cleaned_data if form.is_valid() else {}
+    return form, queries.audit_entries(member, filters)
+
+
+@member_required("audit.view")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form, qs = _audit_filter(request)
+    page, query = _page(request, qs)
+    return render(request, "core/audit.html", {"form": form, "page": page, "query": query})
+
+
+@member_required("audit.view")
+def audit_csv(request: HttpRequest) -> StreamingHttpResponse | HttpResponse:
+    form, qs = _audit_filter(request)
+    if form.is_bound and not form.is_valid():
+        return render(request, "core/audit.html", {"form": form, "page": None}, status=422)
+    response = StreamingHttpResponse(
+        queries.audit_csv_rows(qs, request.member.enterprise.time_zone),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="guanwei-audit.csv"'
+    return response
+
+
+# --- personal API tokens ---------------------------------------------------------------------
+
+
+def _tokens_context(request: HttpRequest, form: TokenForm | None = None) -> dict:
+    tokens = ApiToken.objects.for_member(request.member).filter(member=request.member).order_by(
+        "revoked_at", "-created_at"
+    )
+    return {"tokens": tokens, "form": form or TokenForm()}
+
+
+@member_required("apitoken.manage")
+def tokens(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/tokens.html", _tokens_context(request))
+
+
+@member_required("apitoken.manage")
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        try:
+            issued = actions.do_create_api_token(request.member, form.cleaned_data["name"], request)
+        except ActionError as exc:
+            _apply_form_error(form, exc)
+        else:
+            context = _tokens_context(request)
+            context["issued"] = issued
+            return render(request, "core/tokens.html", context)
+    return render(request, "core/tokens.html", _tokens_context(request, form), status=422)
+
+
+@member_required("apitoken.manage")
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    api_token = get_for(request.member, ApiToken, token_id, "apitoken.manage")
+    if api_token.member_id != request.member.pk:
+        # Someone else's token in the same enterprise: as good as not there.
+        from django.http import Http404
+
+        raise Http404
+    actions.do_revoke_api_token(request.member, api_token, request)
+    messages.success(request, _("令牌已撤销"))
+    return redirect("core:tokens")

@@ -1,0 +1,154 @@
+"""Sign-in, sign-out, password change and failed-login throttling."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from guanwei.core import clock
+from guanwei.core.models import AuditEntry
+from tests.personas import PASSWORD
+
+LOGIN = "/login/"
+GENERIC_ERROR = "用户名或密码错误"
+
+
+def post_login(client: Client, username: str, password: str, ip: str = "10.0.0.1"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_member_signs_in_with_password_and_the_login_is_audited(personas):
+    client = Client()
+    response = post_login(client, "carol", PASSWORD)
+    assert response.status_code == 302
+    assert client.session.get("_auth_user_id") == str(personas.carol.user_id)
+    entry = AuditEntry.objects.get(action="auth.login")
+    assert entry.enterprise == personas.enterprise
+    assert entry.actor == personas.carol
+    assert entry.ip == "10.0.0.1"
+
+
+def test_login_redirects_only_to_local_next(personas):
+    ok = Client().post(LOGIN + "?next=/members/", {"username": "bob", "password": PASSWORD})
+    assert ok["Location"] == "/members/"
+    evil = Client().post(LOGIN + "?next=https://evil.example/", {"username": "bob", "password": PASSWORD})
+    assert "evil" not in evil["Location"]
+
+
+def test_wrong_password_and_unknown_user_get_the_same_generic_error(personas):
+    wrong = post_login(Client(), "carol", "not-the-password")
+    unknown = post_login(Client(), "nobody-here", "not-the-password")
+    for response in (wrong, unknown):
+        assert response.status_code == 200
+        assert GENERIC_ERROR in response.content.decode()
+    # Same page apart from the echoed username and the CSRF token: nothing tells who exists.
+    def page(response, username):
+        html = response.content.decode().replace(username, "X")
+        return re.sub(r'(csrfmiddlewaretoken" value=|X-CSRFToken": )"[^"]+"', "", html)
+
+    assert page(wrong, "carol") == page(unknown, "nobody-here")
+
+
+def test_failed_login_is_audited_in_the_members_enterprise_only(personas):
+    post_login(Client(), "carol", "wrong-password-1")
+    post_login(Client(), "nobody-here", "wrong-password-1")
+    entries = list(AuditEntry.objects.filter(action="auth.login_failed"))
+    assert len(entries) == 1
+    assert entries[0].enterprise == personas.enterprise
+    assert entries[0].actor is None
+    assert entries[0].actor_label == "carol"
+    assert entries[0].detail == {"reason": "bad_credentials"}
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_WINDOW_S=600)
+def test_after_the_limit_even_the_right_password_is_refused_until_the_window_passes(personas):
+    with time_machine.travel(clock.now(), tick=False) as traveller:
+        for _ in range(3):
+            assert GENERIC_ERROR in post_login(Client(), "carol", "wrong").content.decode()
+        blocked = post_login(Client(), "carol", PASSWORD)
+        assert blocked.status_code == 429
+        assert "尝试次数过多，请 10 分钟后再试" in blocked.content.decode()
+
+        traveller.shift(timedelta(seconds=5 * 60 + 1))
+        still = post_login(Client(), "carol", PASSWORD)
+        assert "尝试次数过多，请 5 分钟后再试" in still.content.decode()
+
+        traveller.shift(timedelta(seconds=5 * 60))
+        assert post_login(Client(), "carol", PASSWORD).status_code == 302
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_WINDOW_S=600)
+def test_one_address_guessing_many_usernames_is_throttled_per_ip(personas):
+    for name in ("carol", "dave", "erin"):
+        post_login(Client(), name, "wrong", ip="10.9.9.9")
+    # A fourth username from the same address: refused without checking the password.
+    assert post_login(Client(), "frank", PASSWORD, ip="10.9.9.9").status_code == 429
+    # The same user from another address is fine (only one failure counted for frank: none).
+    assert post_login(Client(), "frank", PASSWORD, ip="10.1.1.1").status_code == 302
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_WINDOW_S=600)
+def test_throttling_a_username_works_across_addresses(personas):
+    for i in range(3):
+        post_login(Client(), "carol", "wrong", ip=f"10.0.0.{i + 10}")
+    assert post_login(Client(), "carol", PASSWORD, ip="10.0.0.99").status_code == 429
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_WINDOW_S=600)
+def test_successful_login_resets_the_username_count(personas):
+    post_login(Client(), "carol", "wrong", ip="10.0.0.1")
+    post_login(Client(), "carol", "wrong", ip="10.0.0.2")
+    assert post_login(Client(), "carol", PASSWORD, ip="10.0.0.3").status_code == 302
+    post_login(Client(), "carol", "wrong", ip="10.0.0.4")
+    post_login(Client(), "carol", "wrong", ip="10.0.0.5")
+    assert post_login(Client(), "carol", PASSWORD, ip="10.0.0.6").status_code == 302
+
+
+def test_deactivated_member_cannot_sign_in_and_loses_their_session(personas, client_for):
+    client = client_for("carol")
+    assert client.get("/settings/password/").status_code == 200
+    from guanwei.core.actions import do_deactivate_member
+
+    do_deactivate_member(personas.alice, personas.carol)
+    assert client.get("/settings/password/").status_code == 302  # session no longer valid
+    response = post_login(Client(), "carol", PASSWORD)
+    assert GENERIC_ERROR in response.content.decode()
+
+
+def test_logout_is_post_only(personas, client_for):
+    client = client_for("carol")
+    assert client.get("/logout/").status_code == 405
+    assert client.post("/logout/")["Location"] == reverse("core:login")
+    assert "_auth_user_id" not in client.session
+
+
+def test_password_change_checks_the_old_password_and_validates_the_new(personas, client_for):
+    client = client_for("carol")
+    url = "/settings/password/"
+    wrong = client.post(url, {"old_password": "nope", "new_password1": "x", "new_password2": "x"})
+    assert "当前密码不正确" in wrong.content.decode()
+    short = client.post(url, {"old_password": PASSWORD, "new_password1": "abc", "new_password2": "abc"})
+    assert "新密码" in short.content.decode() and short.status_code == 200
+    mismatch = client.post(
+        url, {"old_password": PASSWORD, "new_password1": "a-long-new-pass-42", "new_password2": "other"}
+    )
+    assert "两次输入的新密码不一致" in mismatch.content.decode()
+    ok = client.post(
+        url,
+        {"old_password": PASSWORD, "new_password1": "a-long-new-pass-42", "new_password2": "a-long-new-pass-42"},
+    )
+    assert ok.status_code == 302
+    assert client.get(url).status_code == 200  # still signed in after the change
+    assert User.objects.get(username="carol").check_password("a-long-new-pass-42")
+    assert AuditEntry.objects.filter(action="auth.password_changed", actor=personas.carol).exists()
+
+
+@pytest.mark.parametrize("path", ["/settings/password/", "/settings/tokens/", "/members/", "/audit/"])
+def test_pages_send_anonymous_visitors_to_login(db, path):
+    response = Client().get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
