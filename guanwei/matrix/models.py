@@ -79,6 +79,9 @@ class Account(models.Model):
     health = models.CharField(_("状态"), max_length=16, choices=Health.choices, default=Health.OK)
     health_detail = models.CharField(max_length=300, blank=True)
     health_changed_at = models.DateTimeField(null=True, blank=True)
+    # Only apps using Weibo's official mobile SDK (and Mastodon) get one; web apps re-authorise.
+    refresh_token = EncryptedTextField(_("刷新令牌"), blank=True)
+    connected_at = models.DateTimeField(_("授权时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AccountQuerySet.as_manager()
@@ -92,6 +95,11 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.screen_name
 
+    @property
+    def needs_reconnect(self) -> bool:
+        """A dead or missing token can only be fixed by authorising again (重新授权)."""
+        return not self.token or self.health == Health.TOKEN_EXPIRED
+
 
 class AccountAccess(models.Model):
     """Limits a member (with is_limited_to_accounts) to the accounts listed here."""
@@ -104,3 +112,6 @@ class AccountAccess(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "account"], name="account_access_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.account_id}"

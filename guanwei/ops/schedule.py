@@ -37,6 +37,12 @@ JOBS: list[PeriodicJob] = [
         task="guanwei.ops.tasks.prune_heartbeats",
         description="Forget heartbeats of workers that stopped or vanished more than a day ago.",
     ),
+    PeriodicJob(
+        name="matrix.check_tokens",
+        interval=timedelta(minutes=15),
+        task="guanwei.matrix.tasks.check_tokens",
+        description="Mark accounts whose tokens expire soon (or have expired) and notify admins.",
+    ),
 ]
 
 

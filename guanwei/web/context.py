@@ -1,5 +1,21 @@
-"""Template context shared by every page (navigation, current member)."""
+"""Template context shared by every page: navigation, the notifications bell, the time zone."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.functional import SimpleLazyObject
+
+from guanwei.web import navigation
+from guanwei.web.notices import open_notifications
 
 
-def shell(request):
-    return {}
+def shell(request):  # type: ignore[no-untyped-def]
+    member = getattr(request, "member", None)
+    member = member if member else None  # unwrap the lazy None
+    tz = member.enterprise.time_zone if member else settings.DEFAULT_ENTERPRISE_TIME_ZONE
+    return {
+        "member": member,
+        "shell_tz": tz,
+        "nav": SimpleLazyObject(lambda: navigation.navigation(member, request.path)),
+        "bell": SimpleLazyObject(lambda: open_notifications(member, limit=10)),
+    }

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from guanwei.web import views
 
 app_name = "web"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("s/<slug:slug>/", views.area, name="area"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/bell", views.bell, name="bell"),
+]

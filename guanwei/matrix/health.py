@@ -1,0 +1,204 @@
+"""Account health (账号状态): what the last platform calls and the token's expiry say about an account.
+
+Callers report every platform call's outcome with `record_platform_error(account, error)` or
+`record_platform_ok(account)`. Health changes by a conditional update (`… WHERE health <> new`),
+so when a hundred calls fail at once exactly one of them performs the change and that one writes
+the audit entry and opens the notification; the others change nothing. The notification's
+incident key `account:<id>:<health>` makes it one notice per incident, resolved when health moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from guanwei.core import audit, clock
+from guanwei.core.notifications import notify, resolve
+from guanwei.matrix.models import Account, Health
+
+log = logging.getLogger("guanwei.matrix.health")
+
+# Who is told about an account's trouble: those who can reconnect or reconfigure it.
+NOTIFY_ACTION = "account.manage"
+
+# PlatformError.kind values (guanwei.platforms.base.ErrorKind) that say something about the account.
+# Anything else (a post too long, a duplicate, a missing status) is the caller's business.
+_KIND_TO_HEALTH = {
+    "rate_limited": Health.RATE_LIMITED,
+    "auth_expired": Health.TOKEN_EXPIRED,
+    "auth_invalid": Health.TOKEN_EXPIRED,
+    # a timed-out write may have been delivered (the caller reconciles); for health it is
+    # the same as no answer at all
+    "timeout": Health.UNREACHABLE,
+    "unavailable": Health.UNREACHABLE,
+}
+
+
+def health_for_error(error: Any) -> str | None:
+    """The health a platform error implies, or None when it is not about the account."""
+    kind = str(getattr(error, "kind", "") or "").lower()
+    return _KIND_TO_HEALTH.get(kind)
+
+
+def incident_key(account: Account, health: str) -> str:
+    return f"account:{account.pk}:{health}"
+
+
+def expiry_health(account: Account) -> str:
+    """What the token's expiry alone says: ok, expiring soon, or expired."""
+    if not account.token:
+        return Health.TOKEN_EXPIRED
+    if account.token_expires_at is None:
+        return Health.OK
+    left = account.token_expires_at - clock.now()
+    if left <= timedelta(0):
+        return Health.TOKEN_EXPIRED
+    if left <= timedelta(seconds=settings.TOKEN_EXPIRY_WARNING_S):
+        return Health.TOKEN_EXPIRING
+    return Health.OK
+
+
+def _notice(account: Account, health: str) -> tuple[str, str, str]:
+    """Title, body and level of the notice for `health`, in the default language (zh-hans):
+    notices are stored once for everybody, like the audit log."""
+    name = account.screen_name
+    if health == Health.TOKEN_EXPIRING:
+        when = ""
+        if account.token_expires_at:
+            tz = ZoneInfo(account.enterprise.time_zone)
+            when = f"{account.token_expires_at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
+        return (
+            _("账号 @%(name)s 的授权即将过期") % {"name": name},
+            _("授权将于 %(when)s 到期。请在到期前点“重新授权”，否则将无法发布和接收消息。")
+            % {"when": when},
+            "warning",
+        )
+    if health == Health.TOKEN_EXPIRED:
+        return (
+            _("账号 @%(name)s 的授权已失效") % {"name": name},
+            _("平台不再接受该账号的令牌。请在账号矩阵中点“重新授权”。"),
+            "error",
+        )
+    if health == Health.RATE_LIMITED:
+        return (
+            _("账号 @%(name)s 被平台限流") % {"name": name},
+            _("平台暂时拒绝该账号的调用（频次超限）。系统会在限流解除后自动恢复，无需操作。"),
+            "warning",
+        )
+    return (
+        _("无法连接账号 @%(name)s 的平台") % {"name": name},
+        _("调用平台接口失败（超时或服务器错误）。系统会继续重试；若持续出现，请检查平台连接的接口地址。"),
+        "error",
+    )
+
+
+def set_health(account: Account, health: str, detail: str = "") -> bool:
+    """Move `account` to `health`. Returns True when this call made the change (and so wrote
+    the audit entry and the notification), False when the account was already there."""
+    now = clock.now()
+    with transaction.atomic():
+        changed = (
+            Account.objects.filter(pk=account.pk)
+            .exclude(health=health)
+            .update(health=health, health_detail=detail[:300], health_changed_at=now)
+        )
+        if not changed:
+            return False
+        previous = account.health
+        account.health, account.health_detail, account.health_changed_at = health, detail[:300], now
+        for old in Health.values:
+            if old != health:
+                resolve(account.enterprise, incident_key(account, old))
+        audit.record(
+            account.enterprise,
+            None,
+            "account.health_changed",
+            account,
+            summary=f"{account.screen_name}: {previous} → {health}",
+            detail={"from": previous, "to": health, "detail": detail[:300]},
+        )
+        if health != Health.OK:
+            title, body, level = _notice(account, health)
+            notify(
+                account.enterprise,
+                action=NOTIFY_ACTION,
+                title=title,
+                body=body,
+                url=reverse("matrix:account", args=[account.pk]),
+                level=level,
+                incident_key=incident_key(account, health),
+            )
+    log.info(
+        "account.health enterprise=%s account=%s from=%s to=%s",
+        account.enterprise_id, account.pk, previous, health,
+    )
+    return True
+
+
+def record_platform_error(account: Account, error: Any) -> str | None:
+    """Report a failed platform call for `account`. Returns the health it implies (None if the
+    error says nothing about the account, e.g. a rejected post)."""
+    health = health_for_error(error)
+    if health is None:
+        return None
+    with override(settings.LANGUAGE_CODE):
+        set_health(account, health, detail=str(error)[:300])
+    return health
+
+
+def record_platform_ok(account: Account) -> None:
+    """Report a successful platform call: the account is reachable and its token works, so any
+    rate-limit / unreachable / expired incident is over (an expiring token stays a warning)."""
+    if account.health == Health.OK:
+        # The common case costs no query. A stale in-memory OK can hide a recovery for a
+        # moment; the next call (or the periodic check) settles it.
+        return
+    health = expiry_health(account)
+    if health == Health.TOKEN_EXPIRED:
+        # The call worked, so the platform still accepts the token (clock skew or a renewed grant).
+        health = Health.OK
+    with override(settings.LANGUAGE_CODE):
+        set_health(account, health)
+
+
+def check_token_expiry(accounts: Any = None) -> dict[str, int]:
+    """Mark accounts whose tokens expire within TOKEN_EXPIRY_WARNING_S as token_expiring and
+    those past expiry as token_expired; an account renewed since goes back to ok. Accounts that
+    are rate-limited or unreachable keep that state unless their token has expired meanwhile.
+    Returns how many accounts moved to each state."""
+    now = clock.now()
+    warn_until = now + timedelta(seconds=settings.TOKEN_EXPIRY_WARNING_S)
+    qs = accounts if accounts is not None else Account.objects.all()
+    # Only accounts whose expiry state may differ from their health need looking at.
+    candidates = qs.select_related("enterprise").filter(
+        # expiring or expired tokens, and accounts marked for expiry that may have been renewed
+        token_expires_at__lte=warn_until,
+    ) | qs.select_related("enterprise").filter(
+        health__in=[Health.TOKEN_EXPIRING, Health.TOKEN_EXPIRED]
+    )
+    moved: dict[str, int] = {}
+    with override(settings.LANGUAGE_CODE):
+        for account in candidates.distinct().iterator():
+            target = expiry_health(account)
+            if account.health == target:
+                continue
+            if target != Health.TOKEN_EXPIRED and account.health in (
+                Health.RATE_LIMITED,
+                Health.UNREACHABLE,
+            ):
+                continue  # a live incident outranks a warning; record_platform_ok settles it
+            if account.health == Health.TOKEN_EXPIRED and account.health_detail:
+                # Declared dead by the platform (21327/21332), not by the clock: only a
+                # reconnect or a successful call clears it.
+                continue
+            if set_health(account, target):
+                moved[target] = moved.get(target, 0) + 1
+    return moved

@@ -1,0 +1,87 @@
+"""Reads of the matrix: the tree (母微博 → children by matrix role) and health summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count
+
+from guanwei.core import clock
+from guanwei.core.models import Member
+from guanwei.matrix.models import Account, Health, MatrixRole
+
+_ROLE_ORDER = {role: i for i, role in enumerate(MatrixRole.values)}
+
+
+@dataclass
+class Node:
+    account: Account
+    children: list[Node] = field(default_factory=list)
+    # children grouped by matrix role, in the playbook's order, for the tree display
+    groups: list[tuple[str, str, list[Node]]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return 1 + sum(c.size for c in self.children)
+
+
+def matrix_tree(member: Member) -> list[Node]:
+    """The accounts `member` may see as a forest: roots are accounts without a (visible) parent,
+    parent accounts first. One query; cycles (which actions prevent) cannot loop here because each
+    account is placed exactly once, under its parent."""
+    accounts = list(
+        Account.objects.for_member(member).select_related("connection").order_by("screen_name")
+    )
+    nodes = {a.pk: Node(a) for a in accounts}
+    roots: list[Node] = []
+    for node in nodes.values():
+        parent = nodes.get(node.account.parent_id) if node.account.parent_id else None
+        if parent is None or _is_ancestor(node, parent, nodes):
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    labels = dict(MatrixRole.choices)
+    for node in nodes.values():
+        node.children.sort(key=lambda n: (_ROLE_ORDER.get(n.account.matrix_role, 99), n.account.screen_name))
+        by_role: dict[str, list[Node]] = {}
+        for child in node.children:
+            by_role.setdefault(child.account.matrix_role, []).append(child)
+        node.groups = [(role, str(labels.get(role, role)), kids) for role, kids in by_role.items()]
+    roots.sort(key=lambda n: (_ROLE_ORDER.get(n.account.matrix_role, 99), -n.size, n.account.screen_name))
+    return roots
+
+
+def _is_ancestor(node: Node, candidate: Node, nodes: dict[int, Node]) -> bool:
+    """True when `node` is an ancestor of `candidate` (a cycle in stored data)."""
+    seen: set[int] = set()
+    current: Node | None = candidate
+    while current is not None and current.account.pk not in seen:
+        if current is node:
+            return True
+        seen.add(current.account.pk)
+        pid = current.account.parent_id
+        current = nodes.get(pid) if pid else None
+    return False
+
+
+def health_counts(member: Member) -> list[tuple[str, str, int]]:
+    """(health, label, count) for every health state, zero included, for the dashboard."""
+    counts = dict(
+        Account.objects.for_member(member)
+        .values_list("health")
+        .annotate(n=Count("id"))
+        .values_list("health", "n")
+    )
+    return [(value, str(label), counts.get(value, 0)) for value, label in Health.choices]
+
+
+def expiring_soon(member: Member, limit: int = 10) -> list[Account]:
+    """Accounts whose tokens expire within the warning window (or already have), soonest first."""
+    until = clock.now() + timedelta(seconds=settings.TOKEN_EXPIRY_WARNING_S)
+    return list(
+        Account.objects.for_member(member)
+        .filter(token_expires_at__lte=until)
+        .order_by("token_expires_at")[:limit]
+    )

@@ -1,0 +1,138 @@
+"""The five areas of the playbook (组合 / 传播 / 销售 / 服务 / 管理) and the pages in each.
+
+A link whose URL name does not resolve yet is a page a later issue will build: the navigation
+leaves it out and the area's landing page lists it under “尚未构建”, so nothing is faked.
+Apps that add a page add (or rename) its link here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from guanwei.core.models import Member
+from guanwei.core.permissions import can
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str | Promise
+    url_name: str
+    action: str
+    description: str | Promise = ""
+
+
+@dataclass(frozen=True)
+class Area:
+    slug: str
+    label: str | Promise  # the short name in the navigation
+    title: str | Promise  # the strategy's name in the playbook
+    summary: str | Promise
+    links: tuple[Link, ...]
+
+
+AREAS: tuple[Area, ...] = (
+    Area(
+        "combination",
+        _("组合"),
+        _("组合策略 · 账号矩阵"),
+        _("母微博与产品、活动、客服、社区、电商、地区子账号组成的矩阵：账号的广度、深度与一致性。"),
+        (
+            Link(_("账号矩阵"), "matrix:matrix", "account.view", _("矩阵树、每个账号的状态、粉丝数和授权到期时间。")),
+            Link(_("平台连接"), "matrix:connections", "account.manage", _("沙盒、新浪微博、Mastodon 的应用凭据；从这里连接账号。")),
+            Link(_("账号权限"), "matrix:access", "account.manage", _("受限成员可以代表哪些账号操作。")),
+            Link(_("矩阵分析（三度）"), "insight:matrix", "account.view", _("广度、深度、一致性及粉丝、互动指标。")),
+        ),
+    ),
+    Area(
+        "communication",
+        _("传播"),
+        _("传播策略 · 内容与舆情"),
+        _("内容发布与排期、话题和热点人物、公关与舆情监控、危机处理。"),
+        (
+            Link(_("撰稿"), "publishing:compose", "post.edit", _("一次撰稿，按账号生成不同版本，送审后定时发布。")),
+            Link(_("发布日历"), "publishing:calendar", "post.edit", _("各账号的排期与已发布内容。")),
+            Link(_("舆情监控"), "monitoring:monitors", "monitor.manage", _("品牌、产品、竞品、高管的监控规则与提及。")),
+            Link(_("事件与预警"), "monitoring:incidents", "monitor.manage", _("声量突增的预警和危机处理室。")),
+        ),
+    ),
+    Area(
+        "sales",
+        _("销售"),
+        _("销售策略 · 活动与电商"),
+        _("社区运营、电商导流、促销与抽奖活动，以及可追踪的链接。"),
+        (
+            Link(_("活动"), "campaigns:campaigns", "campaign.manage", _("促销、抽奖、系列活动及其效果。")),
+            Link(_("追踪链接"), "campaigns:links", "campaign.manage", _("带来源标记的短链接与点击统计。")),
+        ),
+    ),
+    Area(
+        "service",
+        _("服务"),
+        _("服务策略 · 实时客服"),
+        _("评论、@提及、转发评论与私信汇入一个收件箱，分派给客服并按时限回复。"),
+        (
+            Link(_("客服收件箱"), "inbox:inbox", "inbox.reply", _("待处理的客户消息、分派与回复。")),
+            Link(_("客户"), "inbox:customers", "inbox.reply", _("跨账号的客户档案与往来记录。")),
+        ),
+    ),
+    Area(
+        "management",
+        _("管理"),
+        _("管理策略 · 工作流程与组织架构"),
+        _("企业成员与角色、审批流程、审计日志、接口令牌与系统运行状态。"),
+        (
+            Link(_("成员与角色"), "core:members", "member.view", _("邀请成员、调整角色、停用账号。")),
+            Link(_("审批流程"), "publishing:approval", "post.review", _("内容送审与多级审批。")),
+            Link(_("审计日志"), "core:audit", "audit.view", _("谁在何时做了什么；可筛选、导出 CSV。")),
+            Link(_("API 令牌"), "core:tokens", "apitoken.manage", _("个人接口令牌，用于 /api/v1/。")),
+            Link(_("运行状态"), "ops:status", "ops.view", _("后台任务进程、队列与逾期任务。")),
+            Link(_("沙盒平台"), "sandbox:home", "sandbox.drive", _("内置的模拟微博：场景、回放与公开时间线。")),
+        ),
+    ),
+)
+
+AREAS_BY_SLUG = {a.slug: a for a in AREAS}
+
+
+def resolve(link: Link) -> str | None:
+    try:
+        return reverse(link.url_name)
+    except NoReverseMatch:
+        return None
+
+
+@dataclass
+class ResolvedLink:
+    link: Link
+    url: str | None  # None: not built yet
+    allowed: bool
+
+
+def area_links(member: Member | None, area: Area) -> list[ResolvedLink]:
+    return [ResolvedLink(link, resolve(link), can(member, link.action)) for link in area.links]
+
+
+def navigation(member: Member | None, path: str) -> list[dict]:
+    """The navigation for `member`: each area with the built pages they may open."""
+    nav = []
+    for area in AREAS:
+        area_url = reverse("web:area", args=[area.slug])
+        items = [
+            {"label": r.link.label, "url": r.url, "active": path.startswith(r.url)}
+            for r in area_links(member, area)
+            if r.url and r.allowed
+        ]
+        nav.append(
+            {
+                "slug": area.slug,
+                "label": area.label,
+                "url": area_url,
+                "items": items,
+                "active": path == area_url or any(i["active"] for i in items),
+            }
+        )
+    return nav
