@@ -95,18 +95,20 @@ def serve(*, host: str, port: int, threads: int, stdout: TextIO, with_worker: bo
     def _stop(signum, frame):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _stop)
+    # Explicit for SIGINT too: a process started in the background by a shell inherits SIGINT
+    # ignored, and `kill -INT` must still stop us.
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if worker:
             worker.start()
         stdout.write(f"web listening on http://{host}:{port}/ (Ctrl-C stops web and worker)\n")
         stdout.flush()
-        try:
-            server.run()  # returns (after closing) on KeyboardInterrupt/SystemExit
-        except KeyboardInterrupt:
-            pass
+        server.run()  # returns (after closing) on KeyboardInterrupt/SystemExit
+    except KeyboardInterrupt:
+        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.close()
         if worker:
             stdout.write("stopping the worker…\n")

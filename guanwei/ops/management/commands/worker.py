@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -48,5 +50,7 @@ class Command(BaseCommand):
             run_schedule=not options["no_schedule"],
             startup_delay=not options["batch"],
         )
+        # django-tasks-db logs every empty pass at INFO; its warnings (shutdown) still show.
+        logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
         worker.configure_signals()
         worker.run()

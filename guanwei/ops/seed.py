@@ -1,0 +1,221 @@
+"""The demo enterprise 示例乳业 (slug `demo`): one member per role, a sandbox connection to the
+sandbox served by this same server, and the account matrix with tokens from the sandbox.
+
+Idempotent: a second run finds everything in place and writes nothing (no new rows, no new
+password hashes, no re-encrypted tokens, no audit entries). Every row it does create is
+audited, attributed to "system".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from guanwei.core import audit, clock
+from guanwei.core.models import Enterprise, Member, Role
+from guanwei.matrix.models import Account, Connection, MatrixRole, PlatformKind
+
+log = logging.getLogger("guanwei.ops.seed")
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "示例乳业"
+DEMO_PASSWORD = "guanwei-demo"  # printed on purpose: this is a demo, never a real deployment
+CONNECTION_NAME = "沙盒微博"
+
+# (username, role, display name) — distinct from the test personas (alice, bob, …).
+DEMO_MEMBERS: list[tuple[str, str, str]] = [
+    ("zhangwei", Role.OWNER, "张伟"),
+    ("lina", Role.ADMIN, "李娜"),
+    ("wangfang", Role.EDITOR, "王芳"),
+    ("liuyang", Role.REVIEWER, "刘洋"),
+    ("chenjing", Role.AGENT, "陈静"),
+    ("zhaolei", Role.ANALYST, "赵磊"),
+    ("sunli", Role.CAMPAIGN, "孙丽"),
+    ("zhouqiang", Role.VIEWER, "周强"),
+]
+
+# Used only when the sandbox cannot provide its demo world (then the accounts have no tokens).
+FALLBACK_MATRIX: list[dict[str, Any]] = [
+    {"uid": "6100000001", "screen_name": "示例乳业", "matrix_role": MatrixRole.PARENT},
+    {"uid": "6100000002", "screen_name": "示例乳业产品", "matrix_role": MatrixRole.PRODUCT},
+    {"uid": "6100000003", "screen_name": "示例乳业活动", "matrix_role": MatrixRole.CAMPAIGN},
+    {"uid": "6100000004", "screen_name": "示例乳业客服", "matrix_role": MatrixRole.SERVICE},
+    {"uid": "6100000005", "screen_name": "示例乳业社区", "matrix_role": MatrixRole.COMMUNITY},
+    {"uid": "6100000006", "screen_name": "示例乳业商城", "matrix_role": MatrixRole.ECOMMERCE},
+]
+
+
+@dataclass
+class SeedReport:
+    enterprise: Enterprise
+    logins: list[tuple[str, str, str]]  # (username, password, role label)
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    has_tokens: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    """The sandbox returns dataclasses or dicts; read either."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def demo_world(sandbox_url: str) -> tuple[Any | None, str]:
+    """The sandbox's demo app and accounts (guanwei.sandbox.world.ensure_demo_world), or
+    (None, reason) when this build has no sandbox world."""
+    try:
+        from guanwei.sandbox.world import ensure_demo_world  # type: ignore[import-not-found]
+    except ImportError as exc:
+        return None, f"sandbox demo world unavailable ({exc}); accounts seeded without tokens"
+    return ensure_demo_world(sandbox_url), ""
+
+
+def seed_demo(base_url: str | None = None) -> SeedReport:
+    base_url = (base_url or settings.BASE_URL).rstrip("/")
+    sandbox_url = f"{base_url}/sandbox"
+    world, note = demo_world(sandbox_url)
+
+    with transaction.atomic():
+        enterprise, created = Enterprise.objects.get_or_create(
+            slug=DEMO_SLUG, defaults={"name": DEMO_NAME, "time_zone": "Asia/Shanghai"}
+        )
+        report = SeedReport(enterprise=enterprise, logins=[])
+        if note:
+            report.notes.append(note)
+        if created:
+            report.created["enterprise"] += 1
+            audit.record(enterprise, None, "enterprise.created", enterprise,
+                         summary=f"演示企业 {DEMO_NAME} 已创建", detail={"source": "demo seed"})
+        _seed_members(enterprise, report)
+        connection = _seed_connection(enterprise, sandbox_url, world, report)
+        _seed_accounts(enterprise, connection, world, report)
+
+    _seed_history(sandbox_url, report)
+    log.info("demo seed enterprise=%s created=%s updated=%s", enterprise.pk,
+             dict(report.created), dict(report.updated))
+    return report
+
+
+def _seed_members(enterprise: Enterprise, report: SeedReport) -> None:
+    labels = dict(Role.choices)
+    # One hash for all: hashing is slow on purpose and the password is printed anyway.
+    password_hash = make_password(DEMO_PASSWORD)
+    for username, role, display_name in DEMO_MEMBERS:
+        report.logins.append((username, DEMO_PASSWORD, str(labels[role])))
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            # Only on creation: a second run must not rehash (it would change the row).
+            user = User.objects.create(username=username, first_name=display_name, password=password_hash)
+        member = Member.objects.filter(user=user).first()
+        if member is None:
+            member = Member.objects.create(
+                enterprise=enterprise, user=user, role=role, display_name=display_name
+            )
+            report.created["member"] += 1
+            audit.record(enterprise, None, "member.added", member,
+                         summary=f"演示成员 {display_name}（{labels[role]}）已添加",
+                         detail={"role": role, "source": "demo seed"})
+        elif member.enterprise_id != enterprise.pk:
+            report.notes.append(f"user {username} belongs to another enterprise; left alone")
+
+
+def _seed_connection(
+    enterprise: Enterprise, sandbox_url: str, world: Any, report: SeedReport
+) -> Connection:
+    app_key = str(_get(world, "app_key", "") or "demo-app") if world is not None else "demo-app"
+    app_secret = str(_get(world, "app_secret", "") or "") if world is not None else ""
+    connection = Connection.objects.filter(enterprise=enterprise, name=CONNECTION_NAME).first()
+    if connection is None:
+        connection = Connection.objects.create(
+            enterprise=enterprise, name=CONNECTION_NAME, kind=PlatformKind.SANDBOX,
+            base_url=sandbox_url, app_key=app_key, app_secret=app_secret or "-",
+        )
+        report.created["connection"] += 1
+        audit.record(enterprise, None, "connection.created", connection,
+                     summary=f"平台连接 {CONNECTION_NAME} 已创建（{sandbox_url}）",
+                     detail={"kind": PlatformKind.SANDBOX, "base_url": sandbox_url, "source": "demo seed"})
+        return connection
+    changes = {}
+    if connection.base_url != sandbox_url:
+        changes["base_url"] = sandbox_url
+    if world is not None and connection.app_key != app_key:
+        changes["app_key"] = app_key
+    if world is not None and app_secret and connection.app_secret != app_secret:
+        changes["app_secret"] = app_secret
+    if changes:
+        for key, value in changes.items():
+            setattr(connection, key, value)
+        connection.save(update_fields=list(changes))
+        report.updated["connection"] += 1
+        audit.record(enterprise, None, "connection.updated", connection,
+                     summary=f"平台连接 {CONNECTION_NAME} 已更新",
+                     detail={"fields": sorted(changes), "source": "demo seed"})
+    return connection
+
+
+def _seed_accounts(
+    enterprise: Enterprise, connection: Connection, world: Any, report: SeedReport
+) -> None:
+    specs = list(_get(world, "accounts", None) or []) if world is not None else []
+    report.has_tokens = bool(specs) and all(_get(s, "token") for s in specs)
+    if not specs:
+        specs = FALLBACK_MATRIX
+    now = clock.now()
+    parent: Account | None = None
+    # Parent first, so the children can point at it.
+    specs = sorted(specs, key=lambda s: _get(s, "matrix_role") != MatrixRole.PARENT)
+    for spec in specs:
+        uid = str(_get(spec, "uid"))
+        role = str(_get(spec, "matrix_role") or _get(spec, "role"))
+        account = Account.objects.filter(connection=connection, platform_uid=uid).first()
+        token = str(_get(spec, "token", "") or "")
+        expires_in = _get(spec, "expires_in")
+        if account is None:
+            account = Account.objects.create(
+                enterprise=enterprise, connection=connection, platform_uid=uid,
+                screen_name=str(_get(spec, "screen_name")), matrix_role=role,
+                parent=None if role == MatrixRole.PARENT else parent,
+                verified_type=int(_get(spec, "verified_type", 2) or 2),
+                followers_count=int(_get(spec, "followers_count", 0) or 0),
+                token=token,
+                token_expires_at=now + timedelta(seconds=int(expires_in)) if token and expires_in else None,
+            )
+            report.created["account"] += 1
+            audit.record(enterprise, None, "account.connected", account,
+                         summary=f"官方账号 {account.screen_name} 已接入（{account.get_matrix_role_display()}）",
+                         detail={"platform_uid": uid, "matrix_role": role, "source": "demo seed"})
+        elif token and account.token != token:
+            # The sandbox issued a new token (the old one expired or was revoked): take it.
+            account.token = token
+            account.token_expires_at = now + timedelta(seconds=int(expires_in)) if expires_in else None
+            account.save(update_fields=["token", "token_expires_at"])
+            report.updated["account"] += 1
+            audit.record(enterprise, None, "account.token_renewed", account,
+                         summary=f"官方账号 {account.screen_name} 的授权已更新",
+                         detail={"source": "demo seed"})
+        if role == MatrixRole.PARENT:
+            parent = account
+
+
+def _seed_history(sandbox_url: str, report: SeedReport) -> None:
+    """Give the demo platform some past (posts, followers, comments) when the sandbox can."""
+    try:
+        from guanwei.sandbox.scenarios import seed_demo_history  # type: ignore[import-not-found]
+    except ImportError:
+        report.notes.append("sandbox history unavailable; the demo platform starts empty")
+        return
+    seed_demo_history(sandbox_url)
