@@ -386,3 +386,7 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bucket}@{self.window_start}: {self.count}"
+
+
+# Runs of scenarios/replays and the hot-search board live in their own module (scenarios helper).
+from .models_runs import HotSearchEntry, Run, RunKind, RunState  # noqa: E402, F401

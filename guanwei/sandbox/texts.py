@@ -189,7 +189,11 @@ def dataset_lines(data_dir: str, per_label: int = 4000) -> dict[str, tuple[str, 
 
 # How a real post that names no brand is tied to the demo brand, per kind.
 _HOOKS: dict[str, tuple[str, ...]] = {
-    "praise": ("{text} 喝着{product}看微博{emoji}", "{at} {text}", "{text}（今天的{product}也很好喝）"),
+    "praise": (
+        "{text} 喝着{product}看微博{emoji}",
+        "{at} {text}",
+        "{text}（今天的{product}也很好喝）",
+    ),
     "complaint": ("{at} {text}", "{text} 说的就是{brand}", "买{product}遇到的事：{text}"),
     "crisis_angry": ("{product}{issue}？{text}", "{at} {text}", "{text} {brand}必须给个说法"),
     "crisis_fear": ("{product}{issue}的消息看得心慌，{text}", "{at} {text}"),
