@@ -21,7 +21,8 @@ def _allow_flushing_audit_log_on_sqlite() -> None:
     tests (live_server) empty tables between tests with ``DELETE FROM`` on SQLite, so for tests
     only the flush drops the triggers, empties the table and puts the triggers back. (PostgreSQL
     flushes with TRUNCATE, which row triggers do not see.)"""
-    from django.db.backends.sqlite3.operations import DatabaseOperations
+    # via .base: importing .operations first is a circular import when the backend is not loaded yet (PostgreSQL runs)
+    from django.db.backends.sqlite3.base import DatabaseOperations
 
     from guanwei.core.db_guards import SQLITE_AUDIT_DROP, SQLITE_AUDIT_TRIGGERS
 
