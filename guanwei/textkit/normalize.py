@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import opencc
 
-__all__ = ["Normalized", "fold", "normalize"]
+__all__ = ["Normalized", "fold", "normalize", "to_simplified"]
 
 # Unicode category Cf (format characters) as of Unicode 14 (Python 3.11); tests check this list
 # against `unicodedata` of the running Python.
@@ -107,6 +107,14 @@ def _t2s(s: str) -> str:
     if len(out) == len(s):
         return out
     return "".join(_t2s_char(c) for c in s)  # pragma: no cover - no such mapping in OpenCC 1.1
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified only (lone surrogates dropped); used for regex patterns."""
+    return _t2s(_SURROGATES.sub("", text))
 
 
 # The patterns run on folded text: lower case, half-width, whitespace = " ".
