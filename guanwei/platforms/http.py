@@ -306,7 +306,7 @@ class HttpClient:
             mapped = self._map_error(response, endpoint)
             if mapped is None:
                 return response
-            error = mapped
+            error = _maybe_delivered(mapped, idempotent)
             if error.kind == "rate_limited":
                 if error.retry_after_s is not None and bucket_groups:
                     self.limiter.block(self.account, bucket_groups, error.retry_after_s)
@@ -356,6 +356,24 @@ def seconds_until_reset(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+def _maybe_delivered(error: PlatformError, idempotent: bool) -> PlatformError:
+    """A gateway's own 502/504 page (not the platform's error JSON) after a write leaves the
+    write's fate unknown — the platform may have done it and the answer died on the way back —
+    so for non-idempotent requests it is reported like a lost response: ``timeout``."""
+    gateway = error.http_status in (502, 504) and error.code == str(error.http_status)
+    if idempotent or error.kind != "unavailable" or not gateway:
+        return error
+    return PlatformError(
+        "timeout",
+        f"gateway answered {error.http_status} after the request was sent; "
+        "the write may have been carried out — reconcile",
+        code=f"gateway_{error.http_status}",
+        http_status=error.http_status,
+        endpoint=error.endpoint,
+        permanent=False,
+    )
 
 
 def _transport_error(exc: httpx.HTTPError, endpoint: str, idempotent: bool) -> PlatformError:

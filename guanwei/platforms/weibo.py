@@ -100,7 +100,7 @@ _CODE_KINDS: dict[int, tuple[ErrorKind, bool]] = {
     20203: ("forbidden", True),
     20206: ("forbidden", True),
     20207: ("forbidden", True),
-    20301: ("forbidden", True),
+    **{c: ("forbidden", True) for c in (20301, 20302, 20303, 20304, 20305, 20307)},  # DMs
     21321: ("forbidden", True),
     21330: ("forbidden", True),
     21337: ("forbidden", True),

@@ -700,3 +700,38 @@ def test_rate_limited_retry_after_is_relative_to_now() -> None:
     response = json_response(403, error_body(10022, "IP requests out of rate limit!", "/2/x"))
     err = map_weibo_error(response, "2/x", lambda: now)
     assert err is not None and err.retry_after_s == timedelta(hours=1).total_seconds()
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_page_after_a_write_means_maybe_delivered(status: int) -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(status, content=b"<html>nginx</html>")
+
+    with pytest.raises(PlatformError) as exc:
+        make(httpx.MockTransport(handler)).publish("x http://demo.example/a", rip="1.1.1.1")
+    assert exc.value.kind == "timeout" and exc.value.http_status == status
+    assert len(calls) == 1
+
+
+def test_a_gateway_page_on_a_read_is_unavailable_and_retried() -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(502, content=b"<html>nginx</html>")
+
+    with pytest.raises(PlatformError) as exc:
+        make(httpx.MockTransport(handler), retries=1).get_post("1")
+    assert exc.value.kind == "unavailable" and len(calls) == 2
+
+
+def test_weibos_own_503_json_after_a_write_is_unavailable_not_maybe_delivered() -> None:
+    transport, calls = answer(
+        503, error_body(10002, "Service unavailable", "/2/statuses/share.json")
+    )
+    with pytest.raises(PlatformError) as exc:
+        make(transport).publish("x", rip="1.1.1.1")
+    assert exc.value.kind == "unavailable" and len(calls) == 1
