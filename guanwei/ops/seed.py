@@ -104,7 +104,8 @@ def seed_demo(base_url: str | None = None) -> SeedReport:
         connection = _seed_connection(enterprise, sandbox_url, world, report)
         _seed_accounts(enterprise, connection, world, report)
 
-    _seed_history(sandbox_url, report)
+    if world is not None:
+        _seed_history(world, report)
     log.info("demo seed enterprise=%s created=%s updated=%s", enterprise.pk,
              dict(report.created), dict(report.updated))
     return report
@@ -211,11 +212,14 @@ def _seed_accounts(
             parent = account
 
 
-def _seed_history(sandbox_url: str, report: SeedReport) -> None:
-    """Give the demo platform some past (posts, followers, comments) when the sandbox can."""
+def _seed_history(world: Any, report: SeedReport) -> None:
+    """Give the demo platform a past (posts, followers, comments, a launch, a crisis) when the
+    sandbox can. The sandbox skips it when its seed run already finished (idempotent)."""
     try:
         from guanwei.sandbox.scenarios import seed_demo_history  # type: ignore[import-not-found]
     except ImportError:
         report.notes.append("sandbox history unavailable; the demo platform starts empty")
         return
-    seed_demo_history(sandbox_url)
+    created = seed_demo_history(world)
+    if created:
+        report.created.update({f"sandbox {k}": v for k, v in dict(created).items() if v})

@@ -1,0 +1,128 @@
+"""Configuration: a bad variable stops start-up naming it; system checks catch bad combinations;
+.env.example lists every variable settings.py reads."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from guanwei.ops.checks import check_configuration
+
+ROOT = Path(__file__).resolve().parents[2]
+# The checks read settings.DATABASES; overriding it here touches no connection.
+pytestmark = pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+
+BAD_VALUES = [
+    ("GUANWEI_ENV", "staging"),
+    ("GUANWEI_DEBUG", "maybe"),
+    ("GUANWEI_SECRET_KEYS", "not-a-fernet-key"),
+    ("GUANWEI_BASE_URL", "ftp://example.com"),
+    ("DATABASE_URL", "mysql://root@localhost/guanwei"),
+    ("DATABASE_URL", "nonsense"),
+    ("REDIS_URL", "http://localhost:6379"),
+    ("GUANWEI_TASKS_IMMEDIATE", "sometimes"),
+    ("GUANWEI_LOGIN_FAILURE_LIMIT", "five"),
+    ("GUANWEI_LOGIN_FAILURE_LIMIT", "0"),
+    ("GUANWEI_LOGIN_FAILURE_WINDOW_S", "-1"),
+    ("GUANWEI_TIME_ZONE", "Mars/Olympus_Mons"),
+    ("GUANWEI_DATA_DIR", "/nonexistent/guanwei-data"),
+    ("GUANWEI_HTTP_TIMEOUT_S", "1.5"),
+    ("GUANWEI_TOKEN_EXPIRY_WARNING_S", "10"),
+    ("GUANWEI_LOG_LEVEL", "LOUD"),
+]
+
+
+def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GUANWEI_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    clean.update({"GUANWEI_VAR_DIR": str(tmp_path / "var"),
+                  "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", **env})
+    return subprocess.run([sys.executable, "-m", "guanwei", "check"], cwd=tmp_path, env=clean,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES, ids=[f"{n}={v}" for n, v in BAD_VALUES])
+def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    result = start(tmp_path, **{name: value})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("guanwei: configuration error: ")
+    assert name in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_without_secret_keys_stops_start_up_naming_them(tmp_path: Path) -> None:
+    result = start(tmp_path, GUANWEI_ENV="production", GUANWEI_BASE_URL="https://gw.example.com",
+                   GUANWEI_ALLOWED_HOSTS="gw.example.com")
+    assert result.returncode == 2
+    assert "GUANWEI_SECRET_KEY" in result.stderr and "GUANWEI_SECRET_KEYS" in result.stderr
+
+
+def test_the_defaults_start_cleanly(tmp_path: Path) -> None:
+    result = start(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+PRODUCTION_OK = {
+    "IS_PRODUCTION": True, "DEBUG": False, "BASE_URL": "https://gw.example.com",
+    "ALLOWED_HOSTS": ["gw.example.com"], "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SECRET_KEY": "k" * 10 + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH",
+    "DATABASES": {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "guanwei"}},
+    "TASKS": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}},
+}
+
+
+def ids(**overrides: object) -> set[str]:
+    with override_settings(**{**PRODUCTION_OK, **overrides}):
+        return {m.id for m in check_configuration()}
+
+
+def test_a_sound_production_configuration_passes_the_checks() -> None:
+    assert ids() == set()
+
+
+def test_checks_name_each_bad_production_combination() -> None:
+    assert ids(DEBUG=True) == {"guanwei.E001"}
+    assert ids(DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"}}) == {"guanwei.W002"}
+    assert ids(BASE_URL="http://gw.example.com") == {"guanwei.E005"}
+    assert ids(REDIS_URL="") == {"guanwei.W004"}
+    assert ids(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}) == {"guanwei.W006"}
+    assert ids(ALLOWED_HOSTS=["*"]) == {"guanwei.W007"}
+    assert ids(SECRET_KEY="short") == {"guanwei.W008"}
+
+
+def test_base_url_host_must_be_allowed_everywhere() -> None:
+    assert ids(ALLOWED_HOSTS=["other.example.com"]) == {"guanwei.E003"}
+    assert ids(ALLOWED_HOSTS=[".example.com"]) == set()  # Django's subdomain wildcard
+    assert ids(IS_PRODUCTION=False, ALLOWED_HOSTS=["localhost"], BASE_URL="http://127.0.0.1:8000") == {"guanwei.E003"}
+    assert ids(IS_PRODUCTION=False, DEBUG=True, REDIS_URL="", BASE_URL="http://127.0.0.1:8000",
+               ALLOWED_HOSTS=["127.0.0.1"]) == set()  # development may be lax
+
+
+def settings_variables() -> set[str]:
+    source = (ROOT / "guanwei" / "settings.py").read_text()
+    names = set(re.findall(r"\benv(?:_[a-z]+)?\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
+    names |= set(re.findall(r"os\.environ\.get\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
+    return names
+
+
+def test_env_example_lists_every_variable_settings_reads_with_an_explanation() -> None:
+    names = settings_variables()
+    assert {"DATABASE_URL", "GUANWEI_SECRET_KEYS", "GUANWEI_ENV"} <= names  # the parser works
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    listed = {}
+    for i, line in enumerate(lines):
+        m = re.match(r"#?\s*([A-Z][A-Z0-9_]*)=", line)
+        if m:
+            listed[m.group(1)] = i
+    missing = names - listed.keys()
+    assert not missing, f"add to .env.example: {sorted(missing)}"
+    unknown = listed.keys() - names
+    assert not unknown, f".env.example lists variables settings.py does not read: {sorted(unknown)}"
+    for name, i in listed.items():
+        assert i > 0 and lines[i - 1].startswith("# "), f"{name} needs a one-line explanation above it"

@@ -1,0 +1,121 @@
+"""/ops/status for admins and /healthz for machines: workers, queues, overdue jobs, failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import Client
+from django_tasks_db.models import DBTaskResult
+
+from guanwei.core import clock
+from guanwei.ops import tasks
+from guanwei.ops.models import PeriodicJobState, WorkerHeartbeat
+from guanwei.ops.schedule import JOBS
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+NO_WORKER = 'data-testid="no-worker"'
+
+
+def beat(worker_id: str = "w1", at: datetime | None = None, **kw) -> WorkerHeartbeat:  # type: ignore[no-untyped-def]
+    at = at or clock.now()
+    return WorkerHeartbeat.objects.create(
+        worker_id=worker_id, host="ops-host-1", pid=4242, queues="*",
+        started_at=at, last_beat_at=at, **kw,
+    )
+
+
+def test_status_page_is_for_admins_only(client_for) -> None:  # type: ignore[no-untyped-def]
+    assert client_for("bob").get("/ops/status").status_code == 200
+    assert client_for("carol").get("/ops/status").status_code == 403  # editor
+    assert client_for("heidi").get("/ops/status").status_code == 403  # viewer
+    response = Client().get("/ops/status")
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_status_page_warns_when_no_worker_has_beaten_for_two_minutes(client_for, personas) -> None:  # type: ignore[no-untyped-def]
+    admin = client_for("bob")
+    local_t0 = T0.astimezone(ZoneInfo(personas.enterprise.time_zone))
+    with time_machine.travel(T0, tick=False):
+        beat(at=T0)
+    with time_machine.travel(T0 + timedelta(seconds=110), tick=False):
+        page = admin.get("/ops/status").content.decode()
+        assert NO_WORKER not in page
+        assert "ops-host-1" in page and "4242" in page
+    with time_machine.travel(T0 + timedelta(seconds=121), tick=False):
+        page = admin.get("/ops/status").content.decode()
+        assert NO_WORKER in page
+        # the last beat, in the enterprise's time zone, so one knows since when
+        assert local_t0.strftime("%Y-%m-%d %H:%M:%S") in page
+
+
+def test_status_page_warns_when_no_worker_ever_beat(client_for) -> None:  # type: ignore[no-untyped-def]
+    page = client_for("alice").get("/ops/status").content.decode()
+    assert NO_WORKER in page
+
+
+def test_a_stopped_worker_does_not_count_as_running(client_for) -> None:  # type: ignore[no-untyped-def]
+    beat(stopped_at=clock.now())
+    assert NO_WORKER in client_for("bob").get("/ops/status").content.decode()
+
+
+def test_status_page_shows_queue_depth_overdue_jobs_and_failed_tasks(client_for) -> None:  # type: ignore[no-untyped-def]
+    beat()
+    for _ in range(3):
+        tasks.prune_heartbeats.using(queue_name="publish").enqueue()
+    overdue = JOBS[0]
+    PeriodicJobState.objects.create(name=overdue.name, next_run_at=clock.now() - timedelta(minutes=5))
+    failed = tasks.prune_heartbeats.enqueue()
+    DBTaskResult.objects.filter(id=failed.id).update(
+        status="FAILED", finished_at=clock.now(), exception_class_path="httpx.ConnectTimeout",
+        traceback="secret-looking traceback",
+    )
+    page = client_for("bob").get("/ops/status").content.decode()
+    assert 'data-queue="publish">3<' in page
+    assert 'data-queue="default">0<' in page
+    assert 'class="overdue"' in page and overdue.name in page
+    assert "httpx.ConnectTimeout" in page
+    assert "secret-looking traceback" not in page  # operators see what failed, not tenants' data
+
+
+def test_status_fragment_for_htmx_refresh_has_no_page_shell(client_for) -> None:  # type: ignore[no-untyped-def]
+    response = client_for("bob").get("/ops/status", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert b"<html" not in response.content and NO_WORKER.encode() in response.content
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_without_a_fresh_worker_and_200_with_one() -> None:
+    client = Client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["db"] == "ok" and body["worker"]["fresh"] is False and body["status"] == "fail"
+    assert body["queue_depth"] == {"default": 0, "publish": 0, "ingest": 0, "sandbox": 0}
+
+    tasks.prune_heartbeats.using(queue_name="ingest").enqueue()
+    beat()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["worker"]["fresh"] is True and body["worker"]["fresh_count"] == 1
+    assert body["queue_depth"]["ingest"] == 1
+
+
+@pytest.mark.django_db
+def test_healthz_turns_503_when_the_last_beat_is_older_than_two_minutes() -> None:
+    with time_machine.travel(T0, tick=False):
+        beat(at=T0)
+        assert Client().get("/healthz").status_code == 200
+    with time_machine.travel(T0 + timedelta(minutes=2, seconds=1), tick=False):
+        response = Client().get("/healthz")
+        assert response.status_code == 503
+        assert response.json()["worker"]["last_beat_at"] == T0.isoformat()
+
+
+@pytest.mark.django_db
+def test_healthz_check_db_ignores_the_worker_for_load_balancers() -> None:
+    response = Client().get("/healthz?check=db")
+    assert response.status_code == 200 and response.json()["worker"]["fresh"] is False
