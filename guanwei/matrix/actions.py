@@ -40,7 +40,10 @@ def create_connection(member: Member, *, request: Any = None, **fields: Any) -> 
         with transaction.atomic():
             connection.save()
             audit.record(
-                member.enterprise, member, "connection.created", connection,
+                member.enterprise,
+                member,
+                "connection.created",
+                connection,
                 summary=f"{connection.name} ({connection.kind})",
                 detail={"kind": connection.kind, "base_url": connection.base_url},
                 request=request,
@@ -51,7 +54,12 @@ def create_connection(member: Member, *, request: Any = None, **fields: Any) -> 
 
 
 def update_connection(
-    member: Member, connection: Connection, *, new_secret: str = "", request: Any = None, **fields: Any
+    member: Member,
+    connection: Connection,
+    *,
+    new_secret: str = "",
+    request: Any = None,
+    **fields: Any,
 ) -> Connection:
     """Change a connection. The secret is write-only: an empty `new_secret` keeps the old one."""
     require(member, MANAGE)
@@ -65,7 +73,10 @@ def update_connection(
         with transaction.atomic():
             connection.save()
             audit.record(
-                member.enterprise, member, "connection.updated", connection,
+                member.enterprise,
+                member,
+                "connection.updated",
+                connection,
                 summary=connection.name,
                 # names of the changed fields only: never the secret's value
                 detail={"changed": changed},
@@ -116,9 +127,15 @@ def update_account(
         account.parent = parent
         account.save(update_fields=["matrix_role", "parent"])
         audit.record(
-            member.enterprise, member, "account.updated", account,
+            member.enterprise,
+            member,
+            "account.updated",
+            account,
             summary=account.screen_name,
-            detail={"before": before, "after": {"matrix_role": matrix_role, "parent": account.parent_id}},
+            detail={
+                "before": before,
+                "after": {"matrix_role": matrix_role, "parent": account.parent_id},
+            },
             request=request,
         )
     return matrix_warnings(account.enterprise_id)
@@ -142,7 +159,10 @@ def remove_account(member: Member, account: Account, *, request: Any = None) -> 
     with transaction.atomic():
         Account.objects.filter(parent=account).update(parent=account.parent_id)
         audit.record(
-            member.enterprise, member, "account.removed", account,
+            member.enterprise,
+            member,
+            "account.removed",
+            account,
             summary=f"{account.screen_name} (uid {account.platform_uid})",
             detail={"platform_uid": account.platform_uid, "connection": account.connection_id},
             request=request,
@@ -172,7 +192,10 @@ def set_account_access(
             ]
         )
         audit.record(
-            member.enterprise, member, "member.account_access_changed", target,
+            member.enterprise,
+            member,
+            "member.account_access_changed",
+            target,
             summary=target.display_name,
             detail={"added": sorted(wanted - current), "removed": sorted(current - wanted)},
             request=request,
@@ -234,7 +257,10 @@ def begin_connect(
         url = app.authorize_url(callback_url(request, connection), state)
     log.info(
         "account.connect_started enterprise=%s connection=%s member=%s reconnect=%s",
-        member.enterprise_id, connection.pk, member.pk, account.pk if account else "-",
+        member.enterprise_id,
+        connection.pk,
+        member.pk,
+        account.pk if account else "-",
     )
     return str(url)
 
@@ -243,16 +269,22 @@ def _take_pending(request: Any, connection: Connection, state: str) -> dict[str,
     try:
         data = signing.loads(state, salt=STATE_SALT, max_age=STATE_MAX_AGE_S)
     except signing.SignatureExpired:
-        raise ConnectError(_("授权请求已超时（超过 15 分钟）。请回到账号矩阵重新点“连接账号”。")) from None
+        raise ConnectError(
+            _("授权请求已超时（超过 15 分钟）。请回到账号矩阵重新点“连接账号”。")
+        ) from None
     except signing.BadSignature:
         raise ConnectError(
-            _("授权回调的 state 参数无效，可能被篡改或不是本站发起的。请回到账号矩阵重新点“连接账号”。")
+            _(
+                "授权回调的 state 参数无效，可能被篡改或不是本站发起的。请回到账号矩阵重新点“连接账号”。"
+            )
         ) from None
     pending = dict(request.session.get(SESSION_KEY, {}))
     attempt = pending.pop(data.get("n"), None)
     if attempt is None or data.get("c") != connection.pk or attempt["connection"] != connection.pk:
         raise ConnectError(
-            _("这个授权回调不属于当前会话（可能已用过，或在另一个浏览器中发起）。请重新点“连接账号”。")
+            _(
+                "这个授权回调不属于当前会话（可能已用过，或在另一个浏览器中发起）。请重新点“连接账号”。"
+            )
         )
     request.session[SESSION_KEY] = pending
     return attempt
@@ -260,9 +292,9 @@ def _take_pending(request: Any, connection: Connection, state: str) -> dict[str,
 
 def _platform_message(error: Any) -> str:
     detail = str(error) or error.__class__.__name__
-    return _("平台返回错误：%(detail)s。请稍后重试；若一直失败，请检查平台连接的 App Key、App Secret 和接口地址。") % {
-        "detail": detail[:200]
-    }
+    return _(
+        "平台返回错误：%(detail)s。请稍后重试；若一直失败，请检查平台连接的 App Key、App Secret 和接口地址。"
+    ) % {"detail": detail[:200]}
 
 
 def complete_connect(
@@ -282,7 +314,9 @@ def complete_connect(
     if error:
         if error in {"access_denied", "21330", "10032"}:
             raise ConnectError(
-                _("你在平台的授权页上拒绝了授权，账号没有连接。若要连接，请重新点“连接账号”并选择“授权”。")
+                _(
+                    "你在平台的授权页上拒绝了授权，账号没有连接。若要连接，请重新点“连接账号”并选择“授权”。"
+                )
             )
         raise ConnectError(
             _("平台拒绝了授权请求：%(error)s。") % {"error": (error_description or error)[:200]}
@@ -297,13 +331,17 @@ def complete_connect(
         with closing(connectors.for_connection(connection)) as app:
             grant = app.exchange_code(code, redirect_uri)
         with closing(
-            connectors.for_connection(connection, access_token=grant.access_token, uid=str(grant.uid))
+            connectors.for_connection(
+                connection, access_token=grant.access_token, uid=str(grant.uid)
+            )
         ) as as_user:
             remote = as_user.user_show(str(grant.uid))
     except PlatformError as exc:
         log.warning(
             "account.connect_failed enterprise=%s connection=%s error=%s",
-            member.enterprise_id, connection.pk, getattr(exc, "kind", "?"),
+            member.enterprise_id,
+            connection.pk,
+            getattr(exc, "kind", "?"),
         )
         raise ConnectError(_platform_message(exc)) from None
 
@@ -318,7 +356,9 @@ def complete_connect(
             reconnect.connection_id != connection.pk or reconnect.platform_uid != uid
         ):
             raise ConnectError(
-                _("你授权的是 @%(got)s，而要重新授权的是 @%(want)s。请在平台上切换到正确的账号后再试。")
+                _(
+                    "你授权的是 @%(got)s，而要重新授权的是 @%(want)s。请在平台上切换到正确的账号后再试。"
+                )
                 % {"got": getattr(remote, "screen_name", uid), "want": reconnect.screen_name}
             )
 
@@ -351,7 +391,10 @@ def complete_connect(
         account.connected_at = now
         account.save()
         audit.record(
-            member.enterprise, member, "account.connected", account,
+            member.enterprise,
+            member,
+            "account.connected",
+            account,
             summary=f"@{account.screen_name} (uid {uid})",
             detail={
                 "connection": connection.pk,
@@ -366,6 +409,9 @@ def complete_connect(
             set_health(account, target_health)
     log.info(
         "account.connected enterprise=%s connection=%s account=%s created=%s",
-        member.enterprise_id, connection.pk, account.pk, created,
+        member.enterprise_id,
+        connection.pk,
+        account.pk,
+        created,
     )
     return ConnectResult(account, created, matrix_warnings(member.enterprise_id) if created else [])

@@ -28,7 +28,9 @@ class ConnectionForm(forms.ModelForm):
         model = Connection
         fields = ["name", "kind", "base_url", "app_key", "safe_domain"]
         help_texts = {
-            "base_url": _("平台接口的根地址。沙盒：本站地址加 /sandbox；新浪微博：https://api.weibo.com；Mastodon：实例地址，如 https://mastodon.social"),
+            "base_url": _(
+                "平台接口的根地址。沙盒：本站地址加 /sandbox；新浪微博：https://api.weibo.com；Mastodon：实例地址，如 https://mastodon.social"
+            ),
             "safe_domain": _("微博发布带链接的内容时要求的安全域名（可留空）。"),
         }
 
@@ -94,9 +96,7 @@ class ConnectForm(AccountForm):
     def __init__(self, *args: Any, member: Member, **kwargs: Any):
         super().__init__(*args, member=member, **kwargs)
         self.fields["matrix_role"].initial = MatrixRole.PRODUCT
-        parent = (
-            Account.objects.for_member(member).filter(matrix_role=MatrixRole.PARENT).first()
-        )
+        parent = Account.objects.for_member(member).filter(matrix_role=MatrixRole.PARENT).first()
         self.fields["parent"].initial = parent.pk if parent else None
 
 

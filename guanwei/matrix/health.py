@@ -95,7 +95,9 @@ def _notice(account: Account, health: str) -> tuple[str, str, str]:
         )
     return (
         _("无法连接账号 @%(name)s 的平台") % {"name": name},
-        _("调用平台接口失败（超时或服务器错误）。系统会继续重试；若持续出现，请检查平台连接的接口地址。"),
+        _(
+            "调用平台接口失败（超时或服务器错误）。系统会继续重试；若持续出现，请检查平台连接的接口地址。"
+        ),
         "error",
     )
 
@@ -138,7 +140,10 @@ def set_health(account: Account, health: str, detail: str = "") -> bool:
             )
     log.info(
         "account.health enterprise=%s account=%s from=%s to=%s",
-        account.enterprise_id, account.pk, previous, health,
+        account.enterprise_id,
+        account.pk,
+        previous,
+        health,
     )
     return True
 

@@ -31,7 +31,9 @@ class Connection(models.Model):
 
     class Meta:
         verbose_name = _("平台连接")
-        constraints = [models.UniqueConstraint(fields=["enterprise", "name"], name="connection_name_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "name"], name="connection_name_unique")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -71,7 +73,9 @@ class Account(models.Model):
     platform_uid = models.CharField(_("平台 UID"), max_length=64)
     screen_name = models.CharField(_("昵称"), max_length=100)
     matrix_role = models.CharField(_("矩阵角色"), max_length=16, choices=MatrixRole.choices)
-    parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
     verified_type = models.IntegerField(_("认证类型"), default=-1)
     followers_count = models.PositiveIntegerField(_("粉丝数"), default=0)
     token = EncryptedTextField(_("授权令牌"), blank=True)
@@ -89,7 +93,9 @@ class Account(models.Model):
     class Meta:
         verbose_name = _("官方账号")
         constraints = [
-            models.UniqueConstraint(fields=["connection", "platform_uid"], name="account_uid_unique"),
+            models.UniqueConstraint(
+                fields=["connection", "platform_uid"], name="account_uid_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,7 +117,9 @@ class AccountAccess(models.Model):
     objects = TenantQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["member", "account"], name="account_access_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "account"], name="account_access_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.member_id} → {self.account_id}"

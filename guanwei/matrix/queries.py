@@ -44,12 +44,16 @@ def matrix_tree(member: Member) -> list[Node]:
             parent.children.append(node)
     labels = dict(MatrixRole.choices)
     for node in nodes.values():
-        node.children.sort(key=lambda n: (_ROLE_ORDER.get(n.account.matrix_role, 99), n.account.screen_name))
+        node.children.sort(
+            key=lambda n: (_ROLE_ORDER.get(n.account.matrix_role, 99), n.account.screen_name)
+        )
         by_role: dict[str, list[Node]] = {}
         for child in node.children:
             by_role.setdefault(child.account.matrix_role, []).append(child)
         node.groups = [(role, str(labels.get(role, role)), kids) for role, kids in by_role.items()]
-    roots.sort(key=lambda n: (_ROLE_ORDER.get(n.account.matrix_role, 99), -n.size, n.account.screen_name))
+    roots.sort(
+        key=lambda n: (_ROLE_ORDER.get(n.account.matrix_role, 99), -n.size, n.account.screen_name)
+    )
     return roots
 
 

@@ -38,7 +38,9 @@ def matrix_page(request: HttpRequest) -> HttpResponse:
             if can(member, MANAGE)
             else [],
             "can_manage": can(member, MANAGE),
-            "warnings": actions.matrix_warnings(member.enterprise_id) if can(member, MANAGE) else [],
+            "warnings": actions.matrix_warnings(member.enterprise_id)
+            if can(member, MANAGE)
+            else [],
             "roles": MatrixRole.choices,
         },
     )
@@ -106,7 +108,9 @@ def connect_start(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             url = actions.begin_connect(
-                request, member, connection,
+                request,
+                member,
+                connection,
                 matrix_role=form.cleaned_data["matrix_role"],
                 parent=form.cleaned_data["parent"],
             )
@@ -147,7 +151,9 @@ def connect_callback(request: HttpRequest, pk: int) -> HttpResponse:
     q = request.GET
     try:
         result = actions.complete_connect(
-            request, member, connection,
+            request,
+            member,
+            connection,
             code=q.get("code", ""),
             state=q.get("state", ""),
             error=q.get("error", "") or q.get("error_code", ""),
@@ -155,8 +161,10 @@ def connect_callback(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except actions.ConnectError as exc:
         return render(
-            request, "matrix/connect_failed.html",
-            {"connection": connection, "message": str(exc)}, status=400,
+            request,
+            "matrix/connect_failed.html",
+            {"connection": connection, "message": str(exc)},
+            status=400,
         )
     account = result.account
     if result.created:
@@ -187,7 +195,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             try:
                 warnings = actions.update_account(
-                    member, account,
+                    member,
+                    account,
                     matrix_role=form.cleaned_data["matrix_role"],
                     parent=form.cleaned_data["parent"],
                     request=request,
@@ -228,14 +237,18 @@ def account_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required(MANAGE)
 def access_list(request: HttpRequest) -> HttpResponse:
     member = request.member
-    members = Member.objects.for_member(member).filter(is_active=True).order_by(
-        "-is_limited_to_accounts", "display_name"
+    members = (
+        Member.objects.for_member(member)
+        .filter(is_active=True)
+        .order_by("-is_limited_to_accounts", "display_name")
     )
     page = Paginator(members, 50).get_page(request.GET.get("page"))
     grants: dict[int, list[str]] = {}
-    for member_id, name in AccountAccess.objects.for_member(member).filter(
-        member__in=list(page.object_list)
-    ).values_list("member_id", "account__screen_name"):
+    for member_id, name in (
+        AccountAccess.objects.for_member(member)
+        .filter(member__in=list(page.object_list))
+        .values_list("member_id", "account__screen_name")
+    ):
         grants.setdefault(member_id, []).append(name)
     rows = [(m, sorted(grants.get(m.pk, []))) for m in page.object_list]
     return render(request, "matrix/access.html", {"rows": rows, "page": page})

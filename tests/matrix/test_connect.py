@@ -59,7 +59,9 @@ def test_admin_connects_a_new_account_end_to_end(personas, world, client_for) ->
     assert authorize_url.startswith(personas.connection.base_url + "/oauth2/authorize?")
     query = parse_qs(urlsplit(authorize_url).query)
     assert query["client_id"] == [world.app_key]
-    assert query["redirect_uri"] == [f"http://testserver/matrix/connections/{personas.connection.pk}/callback"]
+    assert query["redirect_uri"] == [
+        f"http://testserver/matrix/connections/{personas.connection.pk}/callback"
+    ]
 
     callback = _consent(bob, authorize_url, "示例乳业华东")
     assert callback.startswith(query["redirect_uri"][0] + "?")
@@ -97,7 +99,9 @@ def test_reconnect_renews_a_dead_token_and_closes_the_incident(personas, world, 
     Account.objects.filter(pk=product.pk).update(platform_uid=sandbox_uid, token="dead")
     product.refresh_from_db()
     record_platform_error(product, PlatformError("auth_expired", code="21327"))
-    assert Notification.objects.filter(resolved_at__isnull=True, incident_key=f"account:{product.pk}:token_expired").exists()
+    assert Notification.objects.filter(
+        resolved_at__isnull=True, incident_key=f"account:{product.pk}:token_expired"
+    ).exists()
 
     bob = client_for("bob")
     response = bob.post(f"/matrix/accounts/{product.pk}/reconnect")
@@ -144,7 +148,9 @@ def test_callback_with_a_forged_state_is_refused(personas, world, client_for) ->
 
 def test_callback_in_another_session_is_refused(personas, world, client_for) -> None:
     """A state started by bob cannot be completed in alice's browser (login CSRF)."""
-    callback = _consent(client_for("bob"), _start(client_for("bob"), personas.connection), "示例乳业社区")
+    callback = _consent(
+        client_for("bob"), _start(client_for("bob"), personas.connection), "示例乳业社区"
+    )
     response = client_for("alice").get(callback)
     assert response.status_code == 400
     assert "不属于当前会话" in response.content.decode()

@@ -78,7 +78,11 @@ def test_recovery_resolves_the_notification_and_a_new_incident_opens_a_new_one(p
     record_platform_error(account, PlatformError("rate_limited", code="10022"))
     (second,) = _open_notices(account)
     assert second.pk != first.pk
-    assert [a.detail["to"] for a in _health_audits(account)] == ["rate_limited", "ok", "rate_limited"]
+    assert [a.detail["to"] for a in _health_audits(account)] == [
+        "rate_limited",
+        "ok",
+        "rate_limited",
+    ]
 
 
 def test_a_new_kind_of_trouble_replaces_the_old_notice(personas) -> None:

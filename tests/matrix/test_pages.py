@@ -22,12 +22,20 @@ def test_matrix_page_draws_parent_above_children_grouped_by_role(personas, clien
     order = _tree_order(html)
     assert order[0] == "示例乳业官方微博"
     # children in the playbook's order of matrix roles
-    assert order[1:] == ["示例乳业产品", "示例乳业活动", "示例乳业客服", "示例乳业社区", "示例乳业商城"]
+    assert order[1:] == [
+        "示例乳业产品",
+        "示例乳业活动",
+        "示例乳业客服",
+        "示例乳业社区",
+        "示例乳业商城",
+    ]
     assert html.count('class="role-group"') == 5
     assert "别家饮料官方微博" not in html
 
 
-def test_matrix_page_shows_health_followers_and_expiry_in_shanghai_time(personas, client_for) -> None:
+def test_matrix_page_shows_health_followers_and_expiry_in_shanghai_time(
+    personas, client_for
+) -> None:
     from datetime import UTC, datetime
 
     product = personas.accounts["product"]
@@ -74,7 +82,9 @@ def test_roles_without_manage_right_cannot_change_the_matrix(personas, client_fo
     account = personas.accounts["product"]
     assert carol.get("/matrix/connections/").status_code == 403
     assert carol.get("/matrix/access/").status_code == 403
-    assert carol.post(f"/matrix/accounts/{account.pk}/", {"matrix_role": "parent"}).status_code == 403
+    assert (
+        carol.post(f"/matrix/accounts/{account.pk}/", {"matrix_role": "parent"}).status_code == 403
+    )
     assert carol.post(f"/matrix/accounts/{account.pk}/remove").status_code == 403
     account.refresh_from_db()
     assert account.matrix_role == MatrixRole.PRODUCT
@@ -84,7 +94,13 @@ def test_create_connection_names_the_bad_fields(personas, client_for) -> None:
     bob = client_for("bob")
     response = bob.post(
         "/matrix/connections/new",
-        {"name": "示例乳业沙盒", "kind": "myspace", "base_url": "ftp://x", "app_key": "", "new_secret": ""},
+        {
+            "name": "示例乳业沙盒",
+            "kind": "myspace",
+            "base_url": "ftp://x",
+            "app_key": "",
+            "new_secret": "",
+        },
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
@@ -120,20 +136,32 @@ def test_app_secret_is_stored_encrypted_and_never_shown_again(personas, client_f
         assert "s3cret-value-xyz" not in bob.get(url).content.decode()
 
     # saving the edit form without a new secret keeps the secret
-    edit = {"name": "微博正式", "kind": "weibo", "base_url": "https://api.weibo.com",
-            "app_key": "654321", "new_secret": ""}
+    edit = {
+        "name": "微博正式",
+        "kind": "weibo",
+        "base_url": "https://api.weibo.com",
+        "app_key": "654321",
+        "new_secret": "",
+    }
     assert bob.post(f"/matrix/connections/{connection.pk}/", edit).status_code == 302
     connection.refresh_from_db()
     assert (connection.app_key, connection.app_secret) == ("654321", "s3cret-value-xyz")
 
     # filling "replace secret" replaces it
-    assert bob.post(f"/matrix/connections/{connection.pk}/", {**edit, "new_secret": "n3w"}).status_code == 302
+    assert (
+        bob.post(f"/matrix/connections/{connection.pk}/", {**edit, "new_secret": "n3w"}).status_code
+        == 302
+    )
     connection.refresh_from_db()
     assert connection.app_secret == "n3w"
 
-    audits = AuditEntry.objects.filter(object_type="matrix.connection", object_id=str(connection.pk))
+    audits = AuditEntry.objects.filter(
+        object_type="matrix.connection", object_id=str(connection.pk)
+    )
     assert [a.action for a in audits.order_by("id")] == [
-        "connection.created", "connection.updated", "connection.updated"
+        "connection.created",
+        "connection.updated",
+        "connection.updated",
     ]
     assert all("s3cret" not in str(a.detail) and "n3w" not in str(a.detail) for a in audits)
     assert audits.order_by("id").last().detail == {"changed": ["app_secret"]}
@@ -167,7 +195,9 @@ def test_second_parent_account_is_allowed_with_a_warning(personas, client_for) -
 def test_removing_an_account_moves_its_children_up(personas, client_for) -> None:
     bob = client_for("bob")
     parent, product, campaign = (
-        personas.parent_account, personas.accounts["product"], personas.accounts["campaign"],
+        personas.parent_account,
+        personas.accounts["product"],
+        personas.accounts["campaign"],
     )
     Account.objects.filter(pk=campaign.pk).update(parent=product)
     assert bob.get(f"/matrix/accounts/{product.pk}/remove").status_code == 200
@@ -192,7 +222,9 @@ def test_admin_sets_which_accounts_a_limited_member_may_act_for(personas, client
     ]
     entry = AuditEntry.objects.get(action="member.account_access_changed")
     assert entry.detail["added"] == [community.pk]
-    assert sorted(_tree_order(client_for("ivan").get("/matrix/").content.decode())) == ["示例乳业社区"]
+    assert sorted(_tree_order(client_for("ivan").get("/matrix/").content.decode())) == [
+        "示例乳业社区"
+    ]
 
 
 def test_access_form_refuses_accounts_of_another_enterprise(personas, client_for) -> None:
