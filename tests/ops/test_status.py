@@ -119,3 +119,9 @@ def test_healthz_turns_503_when_the_last_beat_is_older_than_two_minutes() -> Non
 def test_healthz_check_db_ignores_the_worker_for_load_balancers() -> None:
     response = Client().get("/healthz?check=db")
     assert response.status_code == 200 and response.json()["worker"]["fresh"] is False
+
+
+def test_status_page_speaks_english_when_asked(client_for) -> None:  # type: ignore[no-untyped-def]
+    page = client_for("bob").get("/ops/status", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No worker is running: no heartbeat for 120 seconds." in page
+    assert "Periodic jobs" in page and "定时任务" not in page
