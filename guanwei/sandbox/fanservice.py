@@ -46,7 +46,11 @@ def signature(app_secret: str, timestamp: str, nonce: str) -> str:
 def signed_params(app_secret: str) -> dict[str, str]:
     timestamp = str(int(now().timestamp() * 1000))
     nonce = str(secrets.randbelow(10**8))
-    return {"signature": signature(app_secret, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+    return {
+        "signature": signature(app_secret, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+    }
 
 
 def verify_callback(fs: FanService, *, timeout_s: float = PUSH_TIMEOUT_S) -> bool:
@@ -109,7 +113,10 @@ def deliver(push: Push, *, timeout_s: float = PUSH_TIMEOUT_S, tries: int = PUSH_
     for attempt in range(1, tries + 1):
         try:
             response = httpx.post(
-                fs.callback_url, params=signed_params(fs.app.app_secret), json=payload, timeout=timeout_s
+                fs.callback_url,
+                params=signed_params(fs.app.app_secret),
+                json=payload,
+                timeout=timeout_s,
             )
         except httpx.HTTPError as exc:
             error = f"{exc.__class__.__name__}: {exc}"
@@ -145,9 +152,12 @@ def reply_window(account: SandboxUser, user: SandboxUser) -> tuple[bool, str]:
         .values("id", "type", "subtype", "created_at")
     )
     last_unfollow = (
-        Message.objects.filter(sender=user, receiver=account, type=MessageType.EVENT,
-                               subtype__in=CLOSING_EVENTS)
-        .order_by("-id").values_list("id", flat=True).first()
+        Message.objects.filter(
+            sender=user, receiver=account, type=MessageType.EVENT, subtype__in=CLOSING_EVENTS
+        )
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
     )
     for m in incoming:
         if last_unfollow and m["id"] < last_unfollow:

@@ -84,8 +84,14 @@ def user_json(
     if withhold:
         data["description"] = ""
         data["verified_reason"] = ""
-        for key in ("followers_count", "friends_count", "statuses_count", "favourites_count",
-                    "bi_followers_count", "pagefriends_count"):
+        for key in (
+            "followers_count",
+            "friends_count",
+            "statuses_count",
+            "favourites_count",
+            "bi_followers_count",
+            "pagefriends_count",
+        ):
             del data[key]
     elif status is not None:
         data["status"] = status

@@ -187,9 +187,25 @@ def bulk_create_users(rows: Iterable[dict[str, Any]]) -> list[SandboxUser]:
     """Many users at once. Give `password` only where needed: hashing is deliberately slow."""
     rows = list(rows)
     at = now()
-    users = [_user_from_row(r, uid, at) for r, uid in zip(rows, allocate_ids("uid", len(rows)), strict=True)]
+    users = [
+        _user_from_row(r, uid, at)
+        for r, uid in zip(rows, allocate_ids("uid", len(rows)), strict=True)
+    ]
     SandboxUser.objects.bulk_create(users, batch_size=500)
     return users
+
+
+TEST_ACCOUNT_LIMIT = 15  # an unaudited app may have at most 15 test accounts (§1.5)
+
+
+def add_test_user(app: App, user: SandboxUser) -> None:
+    """Let `user` authorise the unaudited `app` (测试账号)."""
+    if (
+        app.test_users.count() >= TEST_ACCOUNT_LIMIT
+        and not app.test_users.filter(pk=user.pk).exists()
+    ):
+        raise ValueError(f"an unaudited app has at most {TEST_ACCOUNT_LIMIT} test accounts")
+    app.test_users.add(user)
 
 
 def set_password(user: SandboxUser, password: str) -> None:
@@ -343,16 +359,28 @@ def bulk_create_statuses(rows: Iterable[dict[str, Any]], *, notify: bool = False
     pending = _Pending.new()
     statuses: list[Status] = []
     for row in rows:
-        unknown = set(row) - {"user", "text", "created_at", "app", "rip", "visible", "picture",
-                              "repost_of", "chain_text", "id"}
+        unknown = set(row) - {
+            "user",
+            "text",
+            "created_at",
+            "app",
+            "rip",
+            "visible",
+            "picture",
+            "repost_of",
+            "chain_text",
+            "id",
+        }
         if unknown:
             raise ValueError(f"unknown status fields: {sorted(unknown)}")
         text = row["text"]
         root_id = parent_id = None
         if row.get("repost_of") is not None:
             # A parent created earlier in this same batch is known by object only.
-            parent = row["repost_of"] if isinstance(row["repost_of"], Status) else parents.get(
-                _pk(row["repost_of"])
+            parent = (
+                row["repost_of"]
+                if isinstance(row["repost_of"], Status)
+                else parents.get(_pk(row["repost_of"]))
             )
             if parent is None:
                 raise ValueError(f"repost_of {row['repost_of']!r} does not exist")
@@ -381,12 +409,22 @@ def bulk_create_statuses(rows: Iterable[dict[str, Any]], *, notify: bool = False
     mentions = _resolve_mentions([s.text for s in statuses])
     through = Status.mentioned.through
     through.objects.bulk_create(
-        [through(status_id=s.pk, sandboxuser_id=uid) for s, uids in zip(statuses, mentions, strict=True) for uid in uids],
+        [
+            through(status_id=s.pk, sandboxuser_id=uid)
+            for s, uids in zip(statuses, mentions, strict=True)
+            for uid in uids
+        ],
         batch_size=1000,
     )
     pending.apply()
     if notify:
-        _notify_mentions([(s.user_id, uids, "status", s.pk, s.text, s.created_at) for s, uids in zip(statuses, mentions, strict=True) if uids])
+        _notify_mentions(
+            [
+                (s.user_id, uids, "status", s.pk, s.text, s.created_at)
+                for s, uids in zip(statuses, mentions, strict=True)
+                if uids
+            ]
+        )
     return statuses
 
 
@@ -402,8 +440,17 @@ def post_status(
 ) -> Status:
     """An original status. @-mentioned accounts with a fans service get a mention push."""
     (status,) = bulk_create_statuses(
-        [{"user": user, "text": text, "app": app, "created_at": created_at,
-          "picture": picture, "visible": visible, "rip": rip}],
+        [
+            {
+                "user": user,
+                "text": text,
+                "app": app,
+                "created_at": created_at,
+                "picture": picture,
+                "visible": visible,
+                "rip": rip,
+            }
+        ],
         notify=True,
     )
     status.user = user
@@ -424,8 +471,16 @@ def repost(
     """Repost `status` (its root becomes `retweeted_status`). `is_comment`: 1 also comment on
     `status`, 2 on the original, 3 on both — as statuses/repost does."""
     (new,) = bulk_create_statuses(
-        [{"user": user, "text": text, "app": app, "created_at": created_at, "rip": rip,
-          "repost_of": status}],
+        [
+            {
+                "user": user,
+                "text": text,
+                "app": app,
+                "created_at": created_at,
+                "rip": rip,
+                "repost_of": status,
+            }
+        ],
         notify=True,
     )
     new.user = user
@@ -433,7 +488,11 @@ def repost(
     targets = []
     if is_comment in (1, 3):
         targets.append(status)
-    if is_comment in (2, 3) and status.retweeted_status_id and status.retweeted_status_id != status.pk:
+    if (
+        is_comment in (2, 3)
+        and status.retweeted_status_id
+        and status.retweeted_status_id != status.pk
+    ):
         targets.append(Status.objects.get(pk=status.retweeted_status_id))
     elif is_comment == 2:
         targets.append(status)
@@ -469,7 +528,16 @@ def bulk_create_comments(rows: Iterable[dict[str, Any]], *, notify: bool = False
     pending = _Pending.new()
     comments: list[Comment] = []
     for row in rows:
-        unknown = set(row) - {"user", "status", "text", "reply_to", "created_at", "app", "rip", "id"}
+        unknown = set(row) - {
+            "user",
+            "status",
+            "text",
+            "reply_to",
+            "created_at",
+            "app",
+            "rip",
+            "id",
+        }
         if unknown:
             raise ValueError(f"unknown comment fields: {sorted(unknown)}")
         c = Comment(
@@ -488,12 +556,22 @@ def bulk_create_comments(rows: Iterable[dict[str, Any]], *, notify: bool = False
     mentions = _resolve_mentions([c.text for c in comments])
     through = Comment.mentioned.through
     through.objects.bulk_create(
-        [through(comment_id=c.pk, sandboxuser_id=uid) for c, uids in zip(comments, mentions, strict=True) for uid in uids],
+        [
+            through(comment_id=c.pk, sandboxuser_id=uid)
+            for c, uids in zip(comments, mentions, strict=True)
+            for uid in uids
+        ],
         batch_size=1000,
     )
     pending.apply()
     if notify:
-        _notify_mentions([(c.user_id, uids, "comment", c.pk, c.text, c.created_at) for c, uids in zip(comments, mentions, strict=True) if uids])
+        _notify_mentions(
+            [
+                (c.user_id, uids, "comment", c.pk, c.text, c.created_at)
+                for c, uids in zip(comments, mentions, strict=True)
+                if uids
+            ]
+        )
     return comments
 
 
@@ -510,8 +588,17 @@ def comment(
     """A comment on `status` (a reply when `reply_to` is given; the caller adds any
     "回复@昵称:" prefix — comments/reply does so for without_mention=0)."""
     (c,) = bulk_create_comments(
-        [{"user": user, "status": status, "text": text, "reply_to": reply_to, "app": app,
-          "created_at": created_at, "rip": rip}],
+        [
+            {
+                "user": user,
+                "status": status,
+                "text": text,
+                "reply_to": reply_to,
+                "app": app,
+                "created_at": created_at,
+                "rip": rip,
+            }
+        ],
         notify=True,
     )
     c.user, c.status, c.reply_to = user, status, reply_to
@@ -536,12 +623,15 @@ def bulk_like(pairs: Iterable[tuple[Any, Any]], *, created_at: datetime | None =
     if not pairs:
         return 0
     existing = set(
-        Like.objects.filter(status_id__in={s for _, s in pairs}, user_id__in={u for u, _ in pairs})
-        .values_list("user_id", "status_id")
+        Like.objects.filter(
+            status_id__in={s for _, s in pairs}, user_id__in={u for u, _ in pairs}
+        ).values_list("user_id", "status_id")
     )
     new = [p for p in pairs if p not in existing]
     at = created_at or now()
-    Like.objects.bulk_create([Like(user_id=u, status_id=s, created_at=at) for u, s in new], batch_size=500)
+    Like.objects.bulk_create(
+        [Like(user_id=u, status_id=s, created_at=at) for u, s in new], batch_size=500
+    )
     _bump(Status, "attitudes_count", Counter(s for _, s in new))
     return len(new)
 
@@ -570,8 +660,9 @@ def bulk_follow(
     followers = {a for a, _ in pairs}
     followees = {b for _, b in pairs}
     existing = set(
-        Follow.objects.filter(follower_id__in=followers, followee_id__in=followees)
-        .values_list("follower_id", "followee_id")
+        Follow.objects.filter(follower_id__in=followers, followee_id__in=followees).values_list(
+            "follower_id", "followee_id"
+        )
     )
     new = [p for p in pairs if p not in existing]
     at = created_at or now()
@@ -583,8 +674,9 @@ def bulk_follow(
     # Mutual follows (互粉): a pair becomes mutual when its second edge is new (count it once
     # even when both edges arrive in this batch).
     reverse = set(
-        Follow.objects.filter(follower_id__in=followees, followee_id__in=followers)
-        .values_list("follower_id", "followee_id")
+        Follow.objects.filter(follower_id__in=followees, followee_id__in=followers).values_list(
+            "follower_id", "followee_id"
+        )
     )
     pairs_now_mutual = {frozenset((a, b)) for a, b in new if (b, a) in reverse}
     mutual: Counter[int] = Counter()
@@ -598,7 +690,9 @@ def bulk_follow(
     return len(new)
 
 
-def follow(follower: SandboxUser, followee: SandboxUser, *, created_at: datetime | None = None) -> bool:
+def follow(
+    follower: SandboxUser, followee: SandboxUser, *, created_at: datetime | None = None
+) -> bool:
     """Follow; an account with a fans service gets a `follow` event push."""
     return bulk_follow([(follower, followee)], created_at=created_at, notify=True) == 1
 
@@ -627,15 +721,25 @@ def is_following(follower: Any, followee: Any) -> bool:
 
 @transaction.atomic
 def configure_fan_service(
-    user: SandboxUser, app: App, callback_url: str, *, push_mentions: bool = True, verified: bool = False
+    user: SandboxUser,
+    app: App,
+    callback_url: str,
+    *,
+    push_mentions: bool = True,
+    verified: bool = False,
 ) -> FanService:
     """Developer mode of the fans service (粉丝服务 → 开发模式) for `user`: pushes go to
     `callback_url`, signed with `app`'s secret. `fanservice.verify_callback` does the echostr
     handshake and marks it verified; pushes are only sent to verified callbacks."""
     fs, _ = FanService.objects.update_or_create(
         user=user,
-        defaults={"app": app, "callback_url": callback_url, "push_mentions": push_mentions,
-                  "is_verified": verified, "verified_at": now() if verified else None},
+        defaults={
+            "app": app,
+            "callback_url": callback_url,
+            "push_mentions": push_mentions,
+            "is_verified": verified,
+            "verified_at": now() if verified else None,
+        },
     )
     return fs
 
@@ -666,8 +770,18 @@ def send_dm(
     """A 私信 from `sender` to `receiver`; pushed (signed) to the receiver's fans-service
     callback after commit. Opens the receiver's 48 h reply window towards `sender`."""
     with transaction.atomic():
-        (m,) = _create_messages([Message(sender=sender, receiver=receiver, type=type, text=text,
-                                         data=data or {}, created_at=created_at or now())])
+        (m,) = _create_messages(
+            [
+                Message(
+                    sender=sender,
+                    receiver=receiver,
+                    type=type,
+                    text=text,
+                    data=data or {},
+                    created_at=created_at or now(),
+                )
+            ]
+        )
     return m
 
 
@@ -682,9 +796,18 @@ def record_event(
 def _record_event(
     sender_id: int, receiver_id: int, subtype: str, at: datetime, data: dict[str, Any] | None = None
 ) -> Message:
-    (m,) = _create_messages([Message(sender_id=sender_id, receiver_id=receiver_id,
-                                     type=MessageType.EVENT, subtype=subtype,
-                                     data={"subtype": subtype, **(data or {})}, created_at=at)])
+    (m,) = _create_messages(
+        [
+            Message(
+                sender_id=sender_id,
+                receiver_id=receiver_id,
+                type=MessageType.EVENT,
+                subtype=subtype,
+                data={"subtype": subtype, **(data or {})},
+                created_at=at,
+            )
+        ]
+    )
     return m
 
 
@@ -692,11 +815,20 @@ def _notify_mentions(items: list[tuple[int, list[int], str, int, str, datetime]]
     """@-mentions of accounts whose fans service wants them become `mention` messages."""
     targets = {uid for _, uids, *_ in items for uid in uids}
     wanting = set(
-        FanService.objects.filter(user_id__in=targets, push_mentions=True).values_list("user_id", flat=True)
+        FanService.objects.filter(user_id__in=targets, push_mentions=True).values_list(
+            "user_id", flat=True
+        )
     )
     messages = [
-        Message(sender_id=author, receiver_id=uid, type=MessageType.MENTION, subtype=subtype,
-                text=text, data={"subtype": subtype, "id": str(obj_id)}, created_at=at)
+        Message(
+            sender_id=author,
+            receiver_id=uid,
+            type=MessageType.MENTION,
+            subtype=subtype,
+            text=text,
+            data={"subtype": subtype, "id": str(obj_id)},
+            created_at=at,
+        )
         for author, uids, subtype, obj_id, text, at in items
         for uid in uids
         if uid in wanting and uid != author
@@ -712,8 +844,17 @@ def create_reply_message(
     checks are `fanservice.reply_window`'s job; this only records it."""
     with transaction.atomic():
         (m,) = _create_messages(
-            [Message(sender=account, receiver=receiver, type=type, text=str(data.get("text", "")),
-                     data=data, app=app, created_at=now())],
+            [
+                Message(
+                    sender=account,
+                    receiver=receiver,
+                    type=type,
+                    text=str(data.get("text", "")),
+                    data=data,
+                    app=app,
+                    created_at=now(),
+                )
+            ],
             push=False,
         )
     return m
@@ -722,8 +863,7 @@ def create_reply_message(
 def _queue_pushes(messages: list[Message]) -> None:
     receivers = {m.receiver_id for m in messages}
     services = {
-        fs.user_id: fs
-        for fs in FanService.objects.filter(user_id__in=receivers, is_verified=True)
+        fs.user_id: fs for fs in FanService.objects.filter(user_id__in=receivers, is_verified=True)
     }
     pushes = [
         Push(message=m, fan_service=services[m.receiver_id], created_at=m.created_at)

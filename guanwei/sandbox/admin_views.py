@@ -1,0 +1,115 @@
+"""The sandbox operator's fault page (/sandbox/faults/): list, add, switch off and remove
+injected faults. Only a guanwei member with `sandbox.drive` (or anyone when DEBUG) may use it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from guanwei.core.permissions import can
+
+from . import faults
+from .models import App, Fault, FaultKind
+
+
+def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.DEBUG:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not can(getattr(request, "member", None), "sandbox.drive"):
+                raise PermissionDenied("sandbox.drive")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class FaultForm(forms.Form):
+    app = forms.ModelChoiceField(
+        App.objects.order_by("name"), required=False, label=_("应用"), empty_label=_("所有应用")
+    )
+    endpoint = forms.CharField(
+        label=_("接口"),
+        initial="*",
+        max_length=100,
+        help_text=_("如 statuses/share、comments/*、oauth2/access_token；* 表示全部"),
+    )
+    kind = forms.ChoiceField(label=_("故障"), choices=FaultKind.choices)
+    probability = forms.FloatField(label=_("概率"), initial=1.0, min_value=0.0, max_value=1.0)
+    times = forms.IntegerField(label=_("仅接下来 N 次"), required=False, min_value=1)
+    delay_s = forms.FloatField(label=_("挂起秒数"), initial=15.0, min_value=0.0, max_value=120.0)
+    http_status = forms.TypedChoiceField(
+        label=_("HTTP 状态"),
+        coerce=int,
+        initial=503,
+        choices=[(500, "500"), (502, "502"), (503, "503"), (504, "504")],
+    )
+    error_code = forms.TypedChoiceField(
+        label=_("限流错误码"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=[
+            ("", "10023"),
+            (10022, "10022"),
+            (10023, "10023"),
+            (10024, "10024"),
+            (20016, "20016"),
+        ],
+    )
+    note = forms.CharField(label=_("备注"), required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "sbx-input")
+
+
+@operator_required
+def faults_page(request: HttpRequest) -> HttpResponse:
+    form = FaultForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action", "add")
+        if action == "add":
+            if form.is_valid():
+                d = form.cleaned_data
+                faults.add_fault(
+                    d["kind"],
+                    d["endpoint"],
+                    app=d["app"],
+                    probability=d["probability"],
+                    times=d["times"],
+                    delay_s=d["delay_s"],
+                    http_status=d["http_status"],
+                    error_code=d["error_code"],
+                    note=d["note"],
+                )
+                return HttpResponseRedirect(reverse("sandbox:faults"))
+        else:
+            if action == "clear":
+                faults.clear_faults()
+            else:
+                fault = get_object_or_404(Fault, pk=request.POST.get("fault"))
+                if action == "delete":
+                    fault.delete()
+                elif action == "toggle":
+                    faults.set_enabled(fault, not fault.is_enabled)
+            return HttpResponseRedirect(reverse("sandbox:faults"))
+    rows = Fault.objects.select_related("app").order_by("-pk")[:200]
+    return render(
+        request,
+        "sandbox/faults.html",
+        {"form": form, "faults": rows},
+        status=400 if form.errors else 200,
+    )
