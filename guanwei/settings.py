@@ -8,6 +8,7 @@ into var/secrets.env so the demo needs nothing.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlparse
@@ -160,13 +161,15 @@ TEMPLATES = [
 
 # --- database -------------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'guanwei.db'}")
+# Shown in errors with the password masked: start-up messages end up in logs.
+_DATABASE_URL_SHOWN = re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", DATABASE_URL)
 try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
 except Exception as exc:
-    raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} cannot be parsed: {exc}") from None
+    raise ImproperlyConfigured(f"DATABASE_URL={_DATABASE_URL_SHOWN!r} cannot be parsed: {exc}") from None
 if _db["ENGINE"] not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
     raise ImproperlyConfigured(
-        f"DATABASE_URL={DATABASE_URL!r}: only sqlite:// and postgres:// are supported."
+        f"DATABASE_URL={_DATABASE_URL_SHOWN!r}: only sqlite:// and postgres:// are supported."
     )
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0
@@ -185,7 +188,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     if urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
-        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis:// or rediss://.")
+        raise ImproperlyConfigured(
+            f"REDIS_URL={re.sub(r'(//[^/@]*)@', r'//***@', REDIS_URL)!r} must start with redis:// or rediss://."
+        )
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",

@@ -126,3 +126,11 @@ def test_env_example_lists_every_variable_settings_reads_with_an_explanation() -
     assert not unknown, f".env.example lists variables settings.py does not read: {sorted(unknown)}"
     for name, i in listed.items():
         assert i > 0 and lines[i - 1].startswith("# "), f"{name} needs a one-line explanation above it"
+
+
+def test_configuration_errors_do_not_print_passwords(tmp_path: Path) -> None:
+    db = start(tmp_path, DATABASE_URL="mysql://guanwei:hunter2@db.example.com/guanwei")
+    redis = start(tmp_path, REDIS_URL="http://:hunter2@cache.example.com:6379")
+    for result, name in ((db, "DATABASE_URL"), (redis, "REDIS_URL")):
+        assert result.returncode == 2 and name in result.stderr
+        assert "hunter2" not in result.stderr
