@@ -64,7 +64,7 @@ class HotSearchEntry(models.Model):
     """One row of a 热搜 snapshot (replayed history): rank, title, heat at a snapshot time."""
 
     snapshot_at = models.DateTimeField()
-    rank = models.PositiveSmallIntegerField()
+    rank = models.PositiveSmallIntegerField()  # 0: pinned (置顶), no rank
     title = models.CharField(max_length=200)
     heat = models.BigIntegerField(default=0)
     category = models.CharField(max_length=20, blank=True)
@@ -76,7 +76,9 @@ class HotSearchEntry(models.Model):
         # the board on /sandbox/: the latest snapshot, by rank
         indexes = [models.Index(fields=["-snapshot_at", "rank"], name="sandbox_hotsearch_latest")]
         constraints = [
-            models.UniqueConstraint(fields=["snapshot_at", "rank"], name="sandbox_hotsearch_once")
+            models.UniqueConstraint(
+                fields=["snapshot_at", "title"], name="sandbox_hotsearch_title_once"
+            )
         ]
 
     def __str__(self) -> str:

@@ -259,3 +259,111 @@ def follower_edges(
         picks.discard(p.screen_name)
         plan.follows_netizens.extend((p.screen_name, other) for other in sorted(picks))
     return plan
+
+
+# --- in the sandbox -----------------------------------------------------------------------------
+
+NETIZEN_KINDS = (ORDINARY, KOL, MEDIA, BOT)
+
+# How an official account's matrix role is recognised when its traits do not say
+# (traits={"role": "service"} wins): words in the screen name, first match.
+_ROLE_WORDS = (
+    ("service", ("客服", "服务")),
+    ("campaign", ("活动", "福利")),
+    ("community", ("社区", "俱乐部", "粉丝")),
+    ("ecommerce", ("商城", "旗舰店", "电商")),
+    ("product", ("产品", "纯牛奶", "酸奶", "奶粉")),
+    ("parent", ("官方", "官博")),
+)
+
+
+def account_roles(accounts: list) -> dict[str, object]:
+    """Official sandbox users by matrix role (parent, product, campaign, service, community,
+    ecommerce). The parent is the one whose traits or name say so, else the most followed."""
+    roles: dict[str, object] = {}
+    for account in accounts:
+        role = (account.traits or {}).get("role")
+        if not role:
+            role = next(
+                (r for r, words in _ROLE_WORDS if any(w in account.screen_name for w in words)),
+                None,
+            )
+        if role and role not in roles:
+            roles[role] = account
+    if "parent" not in roles and accounts:
+        roles["parent"] = max(accounts, key=lambda a: a.followers_count)
+    return roles
+
+
+def official_accounts(names: list[str] | None = None) -> list:
+    """The demo accounts: the named sandbox users, or every official one."""
+    from .models import SandboxUser
+
+    qs = (
+        SandboxUser.objects.filter(is_official=True)
+        if not names
+        else SandboxUser.objects.filter(screen_name__in=names)
+    )
+    accounts = list(qs.order_by("id"))
+    if names:
+        missing = set(names) - {a.screen_name for a in accounts}
+        if missing:
+            raise ValueError(f"no sandbox account named {', '.join(sorted(missing))}")
+    return accounts
+
+
+def ensure_netizens(count: int = 600, *, seed: int = 2026, accounts: list | None = None) -> list:
+    """The simulated netizens in the sandbox, created once (with their follows of the demo
+    accounts and of each other). A second call returns the existing ones unchanged."""
+    from django.db import transaction
+
+    from guanwei.core.clock import now
+
+    from . import store
+    from .models import SandboxUser
+
+    existing = list(SandboxUser.objects.filter(persona__in=NETIZEN_KINDS).order_by("id"))
+    if existing:
+        return existing
+    accounts = official_accounts() if accounts is None else accounts
+    profiles = generate_profiles(count, seed=seed, now=now())
+    taken = set(
+        SandboxUser.objects.filter(screen_name__in=[p.screen_name for p in profiles]).values_list(
+            "screen_name", flat=True
+        )
+    )
+    profiles = [p for p in profiles if p.screen_name not in taken]
+    rows = [
+        {
+            "screen_name": p.screen_name, "persona": p.kind, "is_bot": p.is_bot, "gender": p.gender,
+            "province": str(p.province), "city": "1000", "location": p.location,
+            "verified_type": p.verified_type, "verified": p.verified, "verified_reason": p.verified_reason,
+            "description": p.description, "created_at": p.created_at,
+            "traits": {"activity": p.activity},
+            # Their audience outside the sandbox; follows inside it are added by bulk_follow.
+            "followers_count": p.followers_count, "friends_count": p.friends_count,
+            "statuses_count": p.statuses_count,
+        }
+        for p in profiles
+    ]  # fmt: skip
+    with transaction.atomic():
+        users = store.bulk_create_users(rows)
+        ids = {u.screen_name: u.pk for u in users}
+        roles = account_roles(accounts)
+        pairs: list[tuple[int, int]] = []
+        if roles:
+            parent = roles["parent"]
+            children = [a for a in accounts if a is not parent]
+            ids.update({a.screen_name: a.pk for a in accounts})
+            plan = follower_edges(
+                profiles,
+                parent=parent.screen_name,
+                children=[a.screen_name for a in children],
+                seed=seed,
+            )
+            pairs += [(ids[a], ids[b]) for a, b in plan.follows_accounts]
+        else:
+            plan = follower_edges(profiles, parent="", children=[], seed=seed)
+        pairs += [(ids[a], ids[b]) for a, b in plan.follows_netizens]
+        store.bulk_follow(pairs, created_at=now())
+    return list(SandboxUser.objects.filter(persona__in=NETIZEN_KINDS).order_by("id"))

@@ -30,6 +30,7 @@ import heapq
 import math
 import random
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,6 +82,10 @@ class Cast:
         self.bots = [a for a in self.netizens if a.kind == "bot"]
         self.leaders = [a for a in self.netizens if a.kind in ("kol", "media")]
         self._weights = [max(a.activity, 0.01) for a in self.ordinary]
+        # Accounts that post on their own (others are mentioned, followed and messaged).
+        self.posting_accounts = [
+            self.accounts[r] for r in ("parent", "product", "community") if r in self.accounts
+        ]
 
     def account(self, role: str) -> Actor:
         return self.accounts.get(role) or self.accounts["parent"]
@@ -308,7 +313,7 @@ class OrdinaryDay(Scenario):
                     tag="complaint",
                 )
             ]
-        account = rng.choice(list(cast.accounts.values()))
+        account = rng.choice(cast.posting_accounts)
         if roll < 0.75:
             me = cast.pick(rng, fan_of=account)
             kind = rng.choices(("praise", "question", "repost_comment"), weights=(5, 3, 2))[0]
@@ -562,6 +567,9 @@ class Crisis(Scenario):
     def spawn(self, t: float) -> list[Event]:
         rng, cast, texts = self.rng, self.cast, self.texts
         parent = cast.account("parent")
+        assert self.trigger is not None
+        if t < self.trigger.at:  # before it starts, an ordinary quiet time
+            return [Event(t, STATUS, cast.pick(rng), texts.text("chatter"), tag="chatter")]
         negative = rng.random() < self.negative_share(t)
         after = self.ctx.statement_at is not None and t >= self.ctx.statement_at
         tone = "negative" if negative else "neutral"
@@ -575,7 +583,6 @@ class Crisis(Scenario):
         statement = self.statement or (Latest(parent.uid) if after else None)
         roll = rng.random()
         me = cast.pick(rng)
-        assert self.trigger is not None
         if roll < 0.35:
             origin: Event | Latest = self.trigger
             if after and statement is not None and rng.random() < 0.5:
@@ -755,7 +762,7 @@ class CustomerService(Scenario):
             ]
         if roll < 0.55:
             kind = "complaint" if complaint else "question"
-            account = rng.choice(list(cast.accounts.values()))
+            account = rng.choice(cast.posting_accounts)
             return [
                 Event(
                     t,
@@ -835,7 +842,7 @@ def generate(
 
 @dataclass
 class EnactResult:
-    created: int = 0
+    created: Counter[str] = field(default_factory=Counter)  # by event kind
     skipped: int = 0  # a target that no longer exists (deleted status, account without posts)
 
 
@@ -893,6 +900,7 @@ def enact(
             row_events.append(e)
         for e, s in zip(row_events, store.bulk_create_statuses(rows, notify=notify), strict=True):
             made[e.key] = s
+            result.created[e.kind] += 1
         crows, cevents = [], []
         for e in (e for e in pending if e.kind == COMMENT):
             status = status_of(e.target)
@@ -911,11 +919,12 @@ def enact(
             cevents.append(e)
         for e, c in zip(cevents, store.bulk_create_comments(crows, notify=notify), strict=True):
             made[e.key] = c
+            result.created[COMMENT] += 1
         likes = [(e.actor.uid, status_of(e.target)) for e in pending if e.kind == LIKE]
         result.skipped += sum(1 for _, s in likes if s is None)
-        store.bulk_like([(u, s) for u, s in likes if s is not None])
+        result.created[LIKE] += store.bulk_like([(u, s) for u, s in likes if s is not None])
         follows = [(e.actor.uid, e.to.uid) for e in pending if e.kind == FOLLOW and e.to]
-        store.bulk_follow(follows, notify=notify)
+        result.created[FOLLOW] += store.bulk_follow(follows, notify=notify)
         dms = [e for e in pending if e.kind == DM and e.to]
         if dms:
             users = SandboxUser.objects.in_bulk(
@@ -924,7 +933,7 @@ def enact(
             for e in dms:
                 assert e.to is not None
                 store.send_dm(users[e.actor.uid], users[e.to.uid], e.text, created_at=time_of(e))
-        result.created += len(pending)
+                result.created[DM] += 1
         pending.clear()
 
     in_batch: set[int] = set()
@@ -936,5 +945,53 @@ def enact(
         pending.append(e)
         in_batch.add(e.key)
     flush()
-    result.created -= result.skipped
     return result
+
+
+# --- from the sandbox's own data ---------------------------------------------------------------
+
+
+def cast_from_store(account_names: list[str] | None = None) -> Cast:
+    """The cast as the sandbox holds it: its simulated netizens (created on first use) and the
+    demo accounts (the named ones, or every official account)."""
+    from .models import Follow
+    from .netizens import account_roles, ensure_netizens, official_accounts
+
+    accounts = official_accounts(account_names)
+    if not accounts:
+        raise ValueError("the sandbox has no official accounts yet: seed the demo world first")
+    users = ensure_netizens(accounts=accounts)
+    roles = account_roles(accounts)
+    cast_accounts = {
+        role: Actor(u.pk, u.screen_name, "account", followers=u.followers_count)
+        for role, u in roles.items()
+    }
+    account_ids = [a.pk for a in accounts]
+    follows: dict[int, set[int]] = {}
+    for follower, followee in Follow.objects.filter(followee_id__in=account_ids).values_list(
+        "follower_id", "followee_id"
+    ):
+        follows.setdefault(follower, set()).add(followee)
+    netizens = [
+        Actor(
+            u.pk,
+            u.screen_name,
+            u.persona,
+            float((u.traits or {}).get("activity", 1.0)),
+            u.followers_count,
+        )
+        for u in users
+    ]
+    return Cast(netizens, cast_accounts, {k: frozenset(v) for k, v in follows.items()})
+
+
+def seed_demo_history(world: object = None, *, days: float = 3, seed: int = 7) -> dict[str, int]:
+    """A lived-in platform for the demo: `days` of ordinary days up to now, customer questions
+    and complaints throughout, a lottery, a product launch and a crisis answered by a statement,
+    all with past timestamps. Skipped (returns {}) when a seed run has already finished.
+
+    `world` is whatever the demo seeding has (the world object or the sandbox URL); the accounts
+    are read from the sandbox itself."""
+    from . import runs
+
+    return runs.seed_history(days=days, seed=seed)
