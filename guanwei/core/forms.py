@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from guanwei.core.audit import action_label, object_type_label
 from guanwei.core.models import Member, Role
 
 
@@ -63,7 +64,9 @@ class MemberFilterForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    actor = forms.ModelChoiceField(label=_("操作人"), queryset=Member.objects.none(), required=False)
+    actor = forms.ModelChoiceField(
+        label=_("操作人"), queryset=Member.objects.none(), required=False, empty_label=_("全部")
+    )
     action = forms.ChoiceField(label=_("操作"), required=False)
     object_type = forms.ChoiceField(label=_("对象类型"), required=False)
     since = forms.DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -72,8 +75,10 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, member: Member, actions: list[str], object_types: list[str], **kw):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kw)
         self.fields["actor"].queryset = Member.objects.for_member(member).order_by("display_name")
-        self.fields["action"].choices = [("", _("全部")), *((a, a) for a in actions)]
-        self.fields["object_type"].choices = [("", _("全部")), *((t, t) for t in object_types)]
+        self.fields["action"].choices = [("", _("全部")), *((a, action_label(a)) for a in actions)]
+        self.fields["object_type"].choices = [
+            ("", _("全部")), *((t, object_type_label(t)) for t in object_types)
+        ]
 
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()

@@ -135,3 +135,12 @@ def test_csv_export_streams_the_filtered_set(personas, client_for):
     assert rows[0] == ["time", "actor", "action", "object_type", "object_id", "summary", "ip", "detail"]
     assert [(r[1], r[2], r[5]) for r in rows[1:]] == [("Alice 所有者", "post.submitted", "'=HYPERLINK(\"x\")")]
     assert rows[1][0].endswith("+08:00")  # shown in the enterprise's time zone
+
+
+def test_audit_page_names_actions_and_object_types(personas, client_for):
+    from guanwei.core.actions import do_change_role
+
+    do_change_role(personas.alice, personas.carol, "reviewer")
+    html = client_for("alice").get("/audit/").content.decode()
+    assert "更改角色" in html and "member.role_changed" in html
+    assert "成员 #%d" % personas.carol.pk in html
