@@ -143,4 +143,4 @@ def test_audit_page_names_actions_and_object_types(personas, client_for):
     do_change_role(personas.alice, personas.carol, "reviewer")
     html = client_for("alice").get("/audit/").content.decode()
     assert "更改角色" in html and "member.role_changed" in html
-    assert "成员 #%d" % personas.carol.pk in html
+    assert f"成员 #{personas.carol.pk}" in html
