@@ -4,7 +4,7 @@ timeline and scenario pages. Each side adds its routes here with small edits."""
 
 from django.urls import path, re_path
 
-from . import admin_views, api_views, oauth
+from . import admin_views, api_views, oauth, pages
 
 app_name = "sandbox"
 urlpatterns = [
@@ -23,4 +23,12 @@ urlpatterns = [
     path("avatar/<int:uid>.png", api_views.avatar, name="avatar"),
     # --- operator pages ---
     path("faults/", admin_views.faults_page, name="faults"),
+    # --- the public timeline and the scenario/replay runs (scenarios side: pages.py) ---
+    path("", pages.timeline, name="index"),
+    path("u/<int:uid>/", pages.user_page, name="user"),
+    path("n/<str:name>/", pages.user_by_name, name="user_by_name"),
+    path("status/<int:sid>/", pages.status_page, name="status"),
+    path("runs/", pages.runs_page, name="runs"),
+    path("runs/<int:run_id>/progress/", pages.run_progress, name="run_progress"),
+    path("runs/<int:run_id>/cancel/", pages.run_cancel, name="run_cancel"),
 ]
