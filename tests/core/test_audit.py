@@ -144,3 +144,22 @@ def test_audit_page_names_actions_and_object_types(personas, client_for):
     html = client_for("alice").get("/audit/").content.decode()
     assert "更改角色" in html and "member.role_changed" in html
     assert f"成员 #{personas.carol.pk}" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_test_database_flush_empties_the_audit_log_and_keeps_it_guarded():
+    """Transactional tests (live_server) flush tables between tests; the audit table refuses
+    DELETE, so conftest lets the flush through — and the guard must be back afterwards."""
+    from django.core.management import call_command
+
+    from tests import personas as P
+
+    p = P.build()
+    audit.record(p.enterprise, p.alice, "test.thing")
+    call_command("flush", interactive=False, verbosity=0)
+    assert not AuditEntry.objects.exists()
+    p = P.build()
+    audit.record(p.enterprise, p.alice, "test.thing", summary="original")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE core_auditentry SET summary = 'rewritten'")
