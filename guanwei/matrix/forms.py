@@ -15,7 +15,14 @@ class ConnectionForm(forms.ModelForm):
     """Create or edit a platform connection. The app secret is write-only: it is never rendered
     back; on edit, leaving “replace secret” empty keeps the stored one."""
 
-    base_url = forms.URLField(label=_("接口地址"), max_length=200, assume_scheme="https")
+    base_url = forms.URLField(
+        label=_("接口地址"),
+        max_length=200,
+        assume_scheme="https",
+        help_text=_(
+            "平台接口的根地址。沙盒：本站地址加 /sandbox；新浪微博：https://api.weibo.com；Mastodon：实例地址，如 https://mastodon.social"
+        ),
+    )
     new_secret = forms.CharField(
         label=_("App Secret"),
         required=False,
@@ -28,9 +35,6 @@ class ConnectionForm(forms.ModelForm):
         model = Connection
         fields = ["name", "kind", "base_url", "app_key", "safe_domain"]
         help_texts = {
-            "base_url": _(
-                "平台接口的根地址。沙盒：本站地址加 /sandbox；新浪微博：https://api.weibo.com；Mastodon：实例地址，如 https://mastodon.social"
-            ),
             "safe_domain": _("微博发布带链接的内容时要求的安全域名（可留空）。"),
         }
 

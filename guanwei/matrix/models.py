@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanwei.core.crypto import EncryptedTextField
 from guanwei.core.models import Enterprise, Member, TenantQuerySet
@@ -40,13 +41,13 @@ class Connection(models.Model):
 
 
 class MatrixRole(models.TextChoices):
-    PARENT = "parent", _("母微博（官方）")
-    PRODUCT = "product", _("产品")
-    CAMPAIGN = "campaign", _("活动")
-    SERVICE = "service", _("客服")
-    COMMUNITY = "community", _("社区")
-    ECOMMERCE = "ecommerce", _("电商")
-    REGION = "region", _("地区")
+    PARENT = "parent", pgettext_lazy("matrix role", "母微博（官方）")
+    PRODUCT = "product", pgettext_lazy("matrix role", "产品")
+    CAMPAIGN = "campaign", pgettext_lazy("matrix role", "活动")
+    SERVICE = "service", pgettext_lazy("matrix role", "客服")
+    COMMUNITY = "community", pgettext_lazy("matrix role", "社区")
+    ECOMMERCE = "ecommerce", pgettext_lazy("matrix role", "电商")
+    REGION = "region", pgettext_lazy("matrix role", "地区")
 
 
 class Health(models.TextChoices):

@@ -177,15 +177,16 @@ def area_links(member: Member | None, area: Area) -> list[ResolvedLink]:
 
 
 def navigation(member: Member | None, path: str) -> list[dict]:
-    """The navigation for `member`: each area with the built pages they may open."""
+    """The navigation for `member`: each area with the built pages they may open. The current
+    page is the item with the longest URL that `path` starts with (/matrix/connections/ is not
+    also /matrix/)."""
+    areas = [(area, [r for r in area_links(member, area) if r.url and r.allowed]) for area in AREAS]
+    matches = [r.url for _, links in areas for r in links if r.url and path.startswith(r.url)]
+    current = max(matches, key=len, default=None)
     nav = []
-    for area in AREAS:
+    for area, links in areas:
         area_url = reverse("web:area", args=[area.slug])
-        items = [
-            {"label": r.link.label, "url": r.url, "active": path.startswith(r.url)}
-            for r in area_links(member, area)
-            if r.url and r.allowed
-        ]
+        items = [{"label": r.link.label, "url": r.url, "active": r.url == current} for r in links]
         nav.append(
             {
                 "slug": area.slug,

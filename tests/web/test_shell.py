@@ -116,3 +116,9 @@ def test_403_page_says_which_role_and_whom_to_ask(personas, client_for) -> None:
 def test_500_page_renders_without_a_request_and_says_what_to_do() -> None:
     html = render_to_string("500.html")
     assert "刷新页面再试" in html and "try again" in html
+
+
+def test_navigation_marks_exactly_the_current_page(personas, client_for) -> None:
+    html = client_for("bob").get("/matrix/connections/").content.decode()
+    assert html.count('aria-current="page"') == 1
+    assert 'href="/matrix/connections/" class="active" aria-current="page"' in html
