@@ -7,14 +7,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanwei.core import actions, queries, throttle
+from guanwei.core import actions, clock, queries, throttle
 from guanwei.core.actions import ActionError
 from guanwei.core.audit import client_ip
 from guanwei.core.forms import (
@@ -132,7 +132,7 @@ def _members_context(request: HttpRequest, invite_form: InviteForm | None = None
         "pending": pending,
         "roles": Role.choices,
         "can_manage": can(member, "member.manage"),
-        "now": actions.clock.now(),
+        "now": clock.now(),
     }
 
 
@@ -162,8 +162,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     return render(request, "core/members.html", _members_context(request, form), status=422)
 
 
-def _member_action(request: HttpRequest, member_id: int, do, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
-    target = get_for(request.member, Member, member_id, "member.manage")
+def _member_action(request: HttpRequest, target: Member, do, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
     try:
         do(target)
     except ActionError as exc:
@@ -182,7 +181,7 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
         messages.error(request, _("角色：%(reason)s") % {"reason": "; ".join(form.errors["role"])})
         return redirect("core:members")
     return _member_action(
-        request, target.pk,
+        request, target,
         lambda t: actions.do_change_role(request.member, t, form.cleaned_data["role"], request),
         _("已更改 %(name)s 的角色"),
     )
@@ -191,8 +190,9 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
 @member_required("member.manage")
 @require_POST
 def member_deactivate(request: HttpRequest, member_id: int) -> HttpResponse:
+    target = get_for(request.member, Member, member_id, "member.manage")
     return _member_action(
-        request, member_id, lambda t: actions.do_deactivate_member(request.member, t, request),
+        request, target, lambda t: actions.do_deactivate_member(request.member, t, request),
         _("已停用 %(name)s"),
     )
 
@@ -200,8 +200,9 @@ def member_deactivate(request: HttpRequest, member_id: int) -> HttpResponse:
 @member_required("member.manage")
 @require_POST
 def member_reactivate(request: HttpRequest, member_id: int) -> HttpResponse:
+    target = get_for(request.member, Member, member_id, "member.manage")
     return _member_action(
-        request, member_id, lambda t: actions.do_reactivate_member(request.member, t, request),
+        request, target, lambda t: actions.do_reactivate_member(request.member, t, request),
         _("已重新启用 %(name)s"),
     )
 
@@ -312,10 +313,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     api_token = get_for(request.member, ApiToken, token_id, "apitoken.manage")
     if api_token.member_id != request.member.pk:
-        # Someone else's token in the same enterprise: as good as not there.
-        from django.http import Http404
-
-        raise Http404
+        raise Http404  # a colleague's token: as good as not there
     actions.do_revoke_api_token(request.member, api_token, request)
     messages.success(request, _("令牌已撤销"))
     return redirect("core:tokens")
