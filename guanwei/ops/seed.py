@@ -60,11 +60,12 @@ class SeedReport:
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     has_tokens: bool = False
+    history: dict[str, int] = field(default_factory=dict)  # sandbox events made, by kind
     notes: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.created or self.updated)
+        return bool(self.created or self.updated or self.history)
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -74,20 +75,21 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
-def demo_world(sandbox_url: str) -> tuple[Any | None, str]:
-    """The sandbox's demo app and accounts (guanwei.sandbox.world.ensure_demo_world), or
-    (None, reason) when this build has no sandbox world."""
+def demo_world(base_url: str) -> tuple[Any | None, str]:
+    """The sandbox's demo app and accounts with live tokens
+    (guanwei.sandbox.world.ensure_demo_world, itself idempotent), or (None, reason) when this
+    build has no sandbox world. Called in-process: the server is not up yet while seeding."""
     try:
-        from guanwei.sandbox.world import ensure_demo_world  # type: ignore[import-not-found]
+        from guanwei.sandbox.world import ensure_demo_world
     except ImportError as exc:
         return None, f"sandbox demo world unavailable ({exc}); accounts seeded without tokens"
-    return ensure_demo_world(sandbox_url), ""
+    return ensure_demo_world(base_url), ""
 
 
-def seed_demo(base_url: str | None = None) -> SeedReport:
+def seed_demo(base_url: str | None = None, *, with_history: bool = True) -> SeedReport:
     base_url = (base_url or settings.BASE_URL).rstrip("/")
     sandbox_url = f"{base_url}/sandbox"
-    world, note = demo_world(sandbox_url)
+    world, note = demo_world(base_url)
 
     with transaction.atomic():
         enterprise, created = Enterprise.objects.get_or_create(
@@ -104,10 +106,10 @@ def seed_demo(base_url: str | None = None) -> SeedReport:
         connection = _seed_connection(enterprise, sandbox_url, world, report)
         _seed_accounts(enterprise, connection, world, report)
 
-    if world is not None:
+    if world is not None and with_history:
         _seed_history(world, report)
-    log.info("demo seed enterprise=%s created=%s updated=%s", enterprise.pk,
-             dict(report.created), dict(report.updated))
+    log.info("demo seed enterprise=%s created=%s updated=%s history=%s", enterprise.pk,
+             dict(report.created), dict(report.updated), report.history)
     return report
 
 
@@ -144,6 +146,7 @@ def _seed_connection(
         connection = Connection.objects.create(
             enterprise=enterprise, name=CONNECTION_NAME, kind=PlatformKind.SANDBOX,
             base_url=sandbox_url, app_key=app_key, app_secret=app_secret or "-",
+            safe_domain=str(_get(world, "safe_domain", "") or "") if world is not None else "",
         )
         report.created["connection"] += 1
         audit.record(enterprise, None, "connection.created", connection,
@@ -190,7 +193,7 @@ def _seed_accounts(
                 enterprise=enterprise, connection=connection, platform_uid=uid,
                 screen_name=str(_get(spec, "screen_name")), matrix_role=role,
                 parent=None if role == MatrixRole.PARENT else parent,
-                verified_type=int(_get(spec, "verified_type", 2) or 2),
+                verified_type=int(_get(spec, "verified_type", 2)),
                 followers_count=int(_get(spec, "followers_count", 0) or 0),
                 token=token,
                 token_expires_at=now + timedelta(seconds=int(expires_in)) if token and expires_in else None,
@@ -216,10 +219,8 @@ def _seed_history(world: Any, report: SeedReport) -> None:
     """Give the demo platform a past (posts, followers, comments, a launch, a crisis) when the
     sandbox can. The sandbox skips it when its seed run already finished (idempotent)."""
     try:
-        from guanwei.sandbox.scenarios import seed_demo_history  # type: ignore[import-not-found]
+        from guanwei.sandbox.scenarios import seed_demo_history
     except ImportError:
         report.notes.append("sandbox history unavailable; the demo platform starts empty")
         return
-    created = seed_demo_history(world)
-    if created:
-        report.created.update({f"sandbox {k}": v for k, v in dict(created).items() if v})
+    report.history = {k: v for k, v in dict(seed_demo_history(world)).items() if v}

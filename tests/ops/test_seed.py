@@ -8,9 +8,11 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import authenticate
 
+from guanwei.core import clock
 from guanwei.core.models import AuditEntry, Enterprise, Member, Role
 from guanwei.matrix.models import Account, Connection, MatrixRole, PlatformKind
 from guanwei.ops.seed import DEMO_PASSWORD, seed_demo
+from guanwei.sandbox.world import ensure_demo_world
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +28,19 @@ def snapshot() -> dict[str, list[tuple]]:
 
 
 def test_seeding_twice_changes_nothing() -> None:
+    """With the sandbox's history (thousands of past posts, comments, DMs): the expensive one."""
     first = seed_demo()
     before = snapshot()
     second = seed_demo()
     after = snapshot()
-    assert first.changed_anything and not second.changed_anything
+    assert first.changed_anything and first.has_tokens and first.history
+    assert not second.changed_anything
     assert {k: len(v) for k, v in after.items()} == {k: len(v) for k, v in before.items()}
     assert after == before
 
 
 def test_demo_enterprise_has_one_member_per_role_who_can_sign_in() -> None:
-    report = seed_demo()
+    report = seed_demo(with_history=False)
     enterprise = Enterprise.objects.get(slug="demo")
     assert enterprise.name == "示例乳业"
     members = Member.objects.filter(enterprise=enterprise).select_related("user")
@@ -48,7 +52,7 @@ def test_demo_enterprise_has_one_member_per_role_who_can_sign_in() -> None:
 
 
 def test_demo_matrix_is_a_parent_with_five_children_on_the_local_sandbox() -> None:
-    seed_demo()
+    seed_demo(with_history=False)
     enterprise = Enterprise.objects.get(slug="demo")
     connection = Connection.objects.get(enterprise=enterprise)
     assert connection.kind == PlatformKind.SANDBOX
@@ -60,8 +64,18 @@ def test_demo_matrix_is_a_parent_with_five_children_on_the_local_sandbox() -> No
     assert Account.objects.filter(enterprise=enterprise).count() == children.count() + 1
 
 
+def test_demo_accounts_hold_live_tokens_from_the_sandbox() -> None:
+    report = seed_demo(with_history=False)
+    assert report.has_tokens
+    accounts = Account.objects.filter(enterprise__slug="demo")
+    assert all(a.token and a.token_expires_at > clock.now() for a in accounts)
+    world = ensure_demo_world(settings.BASE_URL)  # idempotent: the same app and tokens
+    assert Connection.objects.get(enterprise__slug="demo").app_key == world.app_key
+    assert {(a.platform_uid, a.token) for a in accounts} == {(w.uid, w.token) for w in world.accounts}
+
+
 def test_seeding_is_audited_as_system() -> None:
-    seed_demo()
+    seed_demo(with_history=False)
     enterprise = Enterprise.objects.get(slug="demo")
     entries = AuditEntry.objects.filter(enterprise=enterprise)
     actions = list(entries.values_list("action", flat=True))

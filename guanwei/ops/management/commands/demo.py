@@ -35,9 +35,17 @@ class Command(BaseCommand):
             "demo enterprise {} (slug {}): {}".format(
                 report.enterprise.name, report.enterprise.slug,
                 "created " + ", ".join(f"{n} {k}" for k, n in sorted(report.created.items()))
-                if report.changed_anything else "already in place, nothing changed",
+                if report.created
+                else "updated " + ", ".join(f"{n} {k}" for k, n in sorted(report.updated.items()))
+                if report.updated
+                else "already in place, nothing changed",
             )
         )
+        if report.history:
+            self.stdout.write("sandbox history (past days on the demo platform): " + ", ".join(
+                f"{n} {kind}" for kind, n in sorted(report.history.items(), key=lambda kv: -kv[1])))
+        if not report.has_tokens:
+            self.stdout.write(self.style.WARNING("note: the demo accounts have no tokens"))
         for note in report.notes:
             self.stdout.write(self.style.WARNING(f"note: {note}"))
         self.stdout.write(f"\nDemo logins at {settings.BASE_URL}/ (password for everyone: "
