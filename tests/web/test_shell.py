@@ -122,3 +122,21 @@ def test_navigation_marks_exactly_the_current_page(personas, client_for) -> None
     html = client_for("bob").get("/matrix/connections/").content.decode()
     assert html.count('aria-current="page"') == 1
     assert 'href="/matrix/connections/" class="active" aria-current="page"' in html
+
+
+@pytest.mark.parametrize("app", ["web", "matrix"])
+def test_english_catalogue_is_complete(app: str) -> None:
+    """Every Chinese msgid of the app has an English translation (none empty, none fuzzy)."""
+    from pathlib import Path
+
+    import guanwei
+
+    po = Path(guanwei.__file__).parent / app / "locale/en/LC_MESSAGES/django.po"
+    text = po.read_text(encoding="utf-8")
+    entries = text.split("\n\n")[1:]  # the first block is the header
+    assert entries
+    untranslated = [
+        e for e in entries if 'msgstr ""\n' in e + "\n" and '\n"' not in e.split("msgstr", 1)[1]
+    ]
+    assert untranslated == []
+    assert "#, fuzzy" not in text
