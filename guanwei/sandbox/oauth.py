@@ -259,7 +259,7 @@ def access_token(request: HttpRequest) -> HttpResponse:
     if code is None:
         raise OAuthError(21325, f"invalid authorization code:{code_value}")
     token = store.grant_token(app, code.user, scope=code.scope)
-    expires_in = max(int((token.expires_at - now()).total_seconds()), 0)
+    expires_in = max(round((token.expires_at - now()).total_seconds()), 0)
     log.info("sandbox.oauth token app=%s uid=%s", app.app_key, code.user_id)
     return JsonResponse(
         {
@@ -297,7 +297,7 @@ def get_token_info(request: HttpRequest) -> HttpResponse:
             "appkey": app_key,
             "scope": token.scope or None,
             "create_at": int(token.created_at.timestamp()),
-            "expire_in": int((token.expires_at - now()).total_seconds()),
+            "expire_in": round((token.expires_at - now()).total_seconds()),
         }
     )
 

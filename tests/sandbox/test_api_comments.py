@@ -21,7 +21,9 @@ def scene():
 
 def test_create_returns_a_comment_with_its_status(client, scene):
     official, token, fan, status = scene
-    r = call(client, "POST", "comments/create", token, id=status.pk, comment="欢迎报名", rip="1.2.3.4")
+    r = call(
+        client, "POST", "comments/create", token, id=status.pk, comment="欢迎报名", rip="1.2.3.4"
+    )
     assert r.status_code == 200, r.content
     c = r.json()
     assert len(c["idstr"]) == 16 and c["mid"] == c["idstr"] == str(c["id"])
@@ -38,19 +40,31 @@ def test_create_on_missing_status_is_20101_and_empty_text_20008(client, scene):
     assert_error(call(client, "POST", "comments/create", token, id=1, comment="x"), 20101)
     assert_error(call(client, "POST", "comments/create", token, id=status.pk, comment="   "), 20008)
     assert_error(call(client, "POST", "comments/create", token, id=status.pk), 10016)
-    assert_error(call(client, "POST", "comments/create", token, id=status.pk, comment="长" * 141), 20012)
+    assert_error(
+        call(client, "POST", "comments/create", token, id=status.pk, comment="长" * 141), 20012
+    )
 
 
 def test_reply_prefixes_the_mention_unless_without_mention(client, scene):
     official, token, fan, status = scene
     question = store.comment(fan, status, "请问在哪里报名？")
-    r = call(client, "POST", "comments/reply", token, id=status.pk, cid=question.pk, comment="点链接即可")
+    r = call(
+        client, "POST", "comments/reply", token, id=status.pk, cid=question.pk, comment="点链接即可"
+    )
     assert r.status_code == 200, r.content
     c = r.json()
     assert c["text"] == "回复@爱喝奶的小王:点链接即可"
     assert c["reply_comment"]["id"] == question.pk
-    plain = call(client, "POST", "comments/reply", token, id=status.pk, cid=question.pk,
-                 comment="补充一句", without_mention=1).json()
+    plain = call(
+        client,
+        "POST",
+        "comments/reply",
+        token,
+        id=status.pk,
+        cid=question.pk,
+        comment="补充一句",
+        without_mention=1,
+    ).json()
     assert plain["text"] == "补充一句"
     status.refresh_from_db()
     assert status.comments_count == 3
@@ -58,7 +72,9 @@ def test_reply_prefixes_the_mention_unless_without_mention(client, scene):
 
 def test_reply_to_missing_comment_is_20201(client, scene):
     _, token, _, status = scene
-    r = call(client, "POST", "comments/reply", token, id=status.pk, cid=4960000000077777, comment="x")
+    r = call(
+        client, "POST", "comments/reply", token, id=status.pk, cid=4960000000077777, comment="x"
+    )
     assert_error(r, 20201)
 
 
@@ -76,7 +92,9 @@ def test_destroy_only_own_comment(client, scene):
 
 def test_show_lists_comments_of_a_status(client, scene):
     _, token, fan, status = scene
-    made = store.bulk_create_comments([{"user": fan, "status": status, "text": f"评论{i}"} for i in range(3)])
+    made = store.bulk_create_comments(
+        [{"user": fan, "status": status, "text": f"评论{i}"} for i in range(3)]
+    )
     body = call(client, "GET", "comments/show", token, id=status.pk).json()
     assert [c["id"] for c in body["comments"]] == [c.pk for c in reversed(made)]
     assert body["total_number"] == 3
@@ -107,7 +125,9 @@ def test_follower_only_comments_are_20206(client):
     _, strict, _ = make_app_and_user(allow_all_comment=False)
     status = store.post_status(strict, "只允许关注的人评论")
     _, fan, fan_token = make_app_and_user(screen_name="没被关注的人")
-    assert_error(call(client, "POST", "comments/create", fan_token, id=status.pk, comment="hi"), 20206)
+    assert_error(
+        call(client, "POST", "comments/create", fan_token, id=status.pk, comment="hi"), 20206
+    )
     store.follow(strict, fan)
     ok = call(client, "POST", "comments/create", fan_token, id=status.pk, comment="hi")
     assert ok.status_code == 200

@@ -86,11 +86,12 @@ def test_a_bug_is_answered_with_10001_not_a_stack_trace(client, world, monkeypat
         raise ZeroDivisionError("oops")
 
     monkeypatch.setitem(
-        api_views.REGISTRY, "account/get_uid",
+        api_views.REGISTRY,
+        "account/get_uid",
         api_views.Endpoint("account/get_uid", ("GET",), broken),
     )
     r = call(client, "GET", "account/get_uid", token)
-    body = assert_error(r, 10001, 500)
+    assert_error(r, 10001, 500)
     assert "Traceback" not in r.content.decode() and "oops" not in r.content.decode()
 
 
@@ -98,7 +99,7 @@ def test_malformed_multipart_is_weibo_json(client, world):
     _, _, token = world
     r = client.post(
         "/sandbox/2/statuses/share.json",
-        data=b"--xx\r\nContent-Disposition: form-data; name=\"status\"\r\n\r\nunterminated",
+        data=b'--xx\r\nContent-Disposition: form-data; name="status"\r\n\r\nunterminated',
         content_type="multipart/form-data; boundary=xx",
         headers={"Authorization": f"OAuth2 {token.token}"},
     )
@@ -145,9 +146,19 @@ def test_commercial_search_only_for_commercial_apps(client, world):
     body = call(client, "GET", "search/statuses/limited", ctoken, q="示例乳业 酸奶").json()
     assert [s["id"] for s in body["statuses"]] == [hit.pk]
     assert body["total_number"] == 1
-    assert call(client, "GET", "search/statuses/limited", ctoken, q="酸奶", province="11").json()["statuses"] == []
+    assert (
+        call(client, "GET", "search/statuses/limited", ctoken, q="酸奶", province="11").json()[
+            "statuses"
+        ]
+        == []
+    )
     later = int((now() + timedelta(hours=1)).timestamp())
-    assert call(client, "GET", "search/statuses/limited", ctoken, q="酸奶", starttime=later).json()["statuses"] == []
+    assert (
+        call(client, "GET", "search/statuses/limited", ctoken, q="酸奶", starttime=later).json()[
+            "statuses"
+        ]
+        == []
+    )
     assert_error(call(client, "GET", "search/statuses/limited", ctoken), 10016)
     assert_error(call(client, "GET", "search/statuses/limited", ctoken, q="x", sort="bad"), 10017)
 
@@ -156,5 +167,12 @@ def test_rate_limit_status_shape(client, world):
     _, _, token = world
     body = call(client, "GET", "account/rate_limit_status", token).json()
     assert body["limit_time_unit"] == "HOURS"
-    assert set(body) >= {"ip_limit", "remaining_ip_hits", "remaining_user_hits", "reset_time",
-                         "reset_time_in_seconds", "user_limit", "api_rate_limits"}
+    assert set(body) >= {
+        "ip_limit",
+        "remaining_ip_hits",
+        "remaining_user_hits",
+        "reset_time",
+        "reset_time_in_seconds",
+        "user_limit",
+        "api_rate_limits",
+    }

@@ -93,11 +93,15 @@ def test_count_above_the_maximum_is_clamped(client, timeline):
     assert len(got) == 12
 
 
-@pytest.mark.parametrize("param,value", [("count", "abc"), ("count", "0"), ("since_id", "-1"),
-                                         ("max_id", "1.5"), ("page", "0")])
+@pytest.mark.parametrize(
+    "param,value",
+    [("count", "abc"), ("count", "0"), ("since_id", "-1"), ("max_id", "1.5"), ("page", "0")],
+)
 def test_bad_paging_values_are_10017(client, timeline, param, value):
     token, _ = timeline
-    body = assert_error(call(client, "GET", "statuses/mentions", token, **{param: value}), 10017, 400)
+    body = assert_error(
+        call(client, "GET", "statuses/mentions", token, **{param: value}), 10017, 400
+    )
     assert param in body["error"]
 
 
@@ -113,7 +117,11 @@ def test_follower_cursor_walks_every_follower_once(client):
         pages += 1
         if body["next_cursor"] == 0:
             break
-        assert body["previous_cursor"] == max(cursor - 3, 0) if cursor else body["previous_cursor"] == 0
+        assert (
+            body["previous_cursor"] == max(cursor - 3, 0)
+            if cursor
+            else body["previous_cursor"] == 0
+        )
         cursor = body["next_cursor"]
     assert pages == 3
     assert seen == [f.pk for f in reversed(fans)]
@@ -130,7 +138,10 @@ def test_followers_ids_allow_5000_and_no_more(client):
     body = call(client, "GET", "friendships/followers/ids", token, count=10, cursor=20).json()
     assert body["ids"] == [f.pk for f in reversed(fans)][20:30]
     assert body["previous_cursor"] == 10 and body["next_cursor"] == 0
-    assert call(client, "GET", "friendships/followers/ids", token, count=10, cursor=40).json()["ids"] == []
+    assert (
+        call(client, "GET", "friendships/followers/ids", token, count=10, cursor=40).json()["ids"]
+        == []
+    )
 
 
 def test_followers_of_another_user_are_refused(client):

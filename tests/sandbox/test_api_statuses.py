@@ -45,7 +45,10 @@ def test_share_returns_a_weibo_status_with_16_digit_ids(client, world):
 
 def test_share_ids_increase_monotonically(client, world):
     _, _, token = world
-    ids = [share(client, token, f"第{i}条完全不同的内容{'啊' * i} {LINK}").json()["id"] for i in range(3)]
+    ids = [
+        share(client, token, f"第{i}条完全不同的内容{'啊' * i} {LINK}").json()["id"]
+        for i in range(3)
+    ]
     assert ids == sorted(ids) and len(set(ids)) == 3
 
 
@@ -99,7 +102,9 @@ def test_share_refuses_identical_then_similar_text(client, world):
 
 
 def test_share_too_often_is_out_of_limit(client):
-    _, _, token = make_app_and_user(limits={"tier": "unlimited", "burst_posts": 2, "burst_window_s": 60})
+    _, _, token = make_app_and_user(
+        limits={"tier": "unlimited", "burst_posts": 2, "burst_window_s": 60}
+    )
     assert share(client, token, f"一 {LINK}").status_code == 200
     assert share(client, token, f"二二 {LINK}").status_code == 200
     body = assert_error(share(client, token, f"三三三 {LINK}"), 20016)
@@ -213,7 +218,9 @@ def test_mentions_filter_by_author_and_type(client, world):
     a = store.post_status(friend, f"@{official.screen_name} 朋友说")
     b = store.post_status(stranger, f"@{official.screen_name} 陌生人说")
     c = store.repost(stranger, a, f"@{official.screen_name} 转一下")
-    ids = lambda **p: [s["id"] for s in call(client, "GET", "statuses/mentions", token, **p).json()["statuses"]]  # noqa: E731
+    ids = lambda **p: [
+        s["id"] for s in call(client, "GET", "statuses/mentions", token, **p).json()["statuses"]
+    ]  # noqa: E731
     assert ids(filter_by_author=1) == [a.pk]
     assert ids(filter_by_author=2) == [c.pk, b.pk]
     assert ids(filter_by_type=1) == [b.pk, a.pk]
@@ -223,7 +230,9 @@ def test_repost_timeline_uses_the_reposts_key(client, world):
     _, official, token = world
     original = store.post_status(official, "原")
     fans = store.bulk_create_users([{"screen_name": f"转发者{i}"} for i in range(3)])
-    reposts = store.bulk_create_statuses([{"user": f, "text": "转", "repost_of": original} for f in fans])
+    reposts = store.bulk_create_statuses(
+        [{"user": f, "text": "转", "repost_of": original} for f in fans]
+    )
     body = call(client, "GET", "statuses/repost_timeline", token, id=original.pk).json()
     assert "reposts" in body and "statuses" not in body
     assert [s["id"] for s in body["reposts"]] == [s.pk for s in reversed(reposts)]
