@@ -218,9 +218,12 @@ def test_mentions_filter_by_author_and_type(client, world):
     a = store.post_status(friend, f"@{official.screen_name} 朋友说")
     b = store.post_status(stranger, f"@{official.screen_name} 陌生人说")
     c = store.repost(stranger, a, f"@{official.screen_name} 转一下")
-    ids = lambda **p: [
-        s["id"] for s in call(client, "GET", "statuses/mentions", token, **p).json()["statuses"]
-    ]  # noqa: E731
+
+    def ids(**p):
+        return [
+            s["id"] for s in call(client, "GET", "statuses/mentions", token, **p).json()["statuses"]
+        ]
+
     assert ids(filter_by_author=1) == [a.pk]
     assert ids(filter_by_author=2) == [c.pk, b.pk]
     assert ids(filter_by_type=1) == [b.pk, a.pk]
