@@ -67,6 +67,7 @@ BY_ROUTE: dict[tuple[str, str], Lookup] = {
 # route without parameters (the page must not show insider data).
 NOT_OBJECTS: dict[tuple[str, str], str] = {
     ("web:area", "slug"): "combination",
+    ("api_not_found", "unknown"): "no/such/endpoint",
 }
 
 # Which registered parameters are official accounts (for the account-limit walk).

@@ -8,6 +8,7 @@ Later apps add their router here: `api.add_router("/", "guanwei.<app>.api.router
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.urls import path
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -53,4 +54,9 @@ def _invalid(request, exc: ValidationError):  # type: ignore[no-untyped-def]
 api.add_router("/", "guanwei.core.api.router")
 api.add_router("/", "guanwei.matrix.api.router")
 
-urlpatterns = [path("", api.urls)]
+def not_found(request, unknown: str):  # type: ignore[no-untyped-def]
+    """Unknown paths under /api/v1/ answer in JSON like every other API error."""
+    return JsonResponse({"detail": "Not Found"}, status=404)
+
+
+urlpatterns = [path("", api.urls), path("<path:unknown>", not_found, name="api_not_found")]

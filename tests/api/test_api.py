@@ -145,3 +145,18 @@ def test_docs_page_loads_swagger_from_local_static_files(db):
     html = Client().get(f"{API}/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower() and "https://" not in html
+
+
+def test_unknown_api_paths_answer_json_404(personas, api_as):
+    response = api_as("alice").get("/no/such/endpoint")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan"])
+def test_every_role_reads_the_enterprise_and_the_accounts_it_may_see(personas, api_as, who):
+    caller = api_as(who)
+    assert caller.get("/enterprise").json()["slug"] == "shili"
+    expected = 2 if who == "ivan" else 6
+    assert caller.get("/accounts").json()["count"] == expected
+    assert caller.get("/connections").json()["count"] == 1

@@ -78,3 +78,11 @@ def test_garbage_tokens_do_not_authenticate(personas):
     assert authenticate_token("") is None
     assert authenticate_token("gw_not-a-token") is None
     assert authenticate_token("Bearer something") is None
+
+
+def test_every_role_manages_their_own_tokens(personas, client_for):
+    for who in personas.members:
+        client = client_for(who)
+        assert client.get("/settings/tokens/").status_code == 200
+        assert client.post("/settings/tokens/new/", {"name": f"{who}-token"}).status_code == 200
+    assert ApiToken.objects.count() == len(personas.members)
