@@ -789,10 +789,12 @@ class WeiboConnector:
         """Walk a timeline backwards from the newest item down to ``since_id``.
 
         ``since_id`` is exclusive and ``max_id`` inclusive on Weibo (§2.1), so each next page asks
-        for ``max_id = oldest_id - 1`` — and still drops any item already seen, in case a server
-        hands the boundary item back. Stops on an empty page, on a page with nothing new, or after
-        ``max_pages`` requests (then older items between ``since_id`` and the last page are left
-        for nobody: logged as a warning).
+        for ``max_id = oldest id on the page - 1`` — and still drops any item already seen, in
+        case a server hands the boundary item back (a page of nothing but such repeats moves the
+        cursor on rather than ending the walk). Stops on an empty page, when the cursor would
+        reach ``since_id`` or 0 (``max_id=0`` means "no bound" to Weibo), when it stops moving,
+        or after ``max_pages`` requests (then items between ``since_id`` and the last page are
+        not fetched: logged as a warning).
         """
         since = _as_int(since_id) if since_id else None
         seen: set[str] = set()
@@ -806,23 +808,26 @@ class WeiboConnector:
                 p["max_id"] = str(max_id)
             body = self._call("GET", path, params=p, base=base, groups=groups)
             items = body.get(key) if isinstance(body, dict) else None
-            fresh: list[RemotePost] = []
+            page_ids: list[int] = []
             for item in items or []:
                 if not isinstance(item, dict):
                     continue
                 post = parse(item)
                 n = _as_int(post.id)
+                if n is not None:
+                    page_ids.append(n)
                 if post.id in seen or (since is not None and n is not None and n <= since):
                     continue
                 seen.add(post.id)
-                fresh.append(post)
-            if not fresh:
+                out.append(post)
+            if not page_ids:
                 break
-            out.extend(fresh)
-            numeric = [n for n in (_as_int(p_.id) for p_ in fresh) if n is not None]
-            if not numeric:
+            next_max_id = min(page_ids) - 1
+            if next_max_id < 1 or (since is not None and next_max_id <= since):
                 break
-            max_id = min(numeric) - 1
+            if max_id is not None and next_max_id >= max_id:
+                break  # the server ignores max_id: stop rather than loop
+            max_id = next_max_id
             if page == max_pages:
                 log.warning(
                     "weibo %s: stopped after max_pages=%d; older items may remain", path, max_pages

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from guanwei.platforms import PlatformError, RateLimiter, get_connector
@@ -447,8 +447,9 @@ def test_mentions_walk_pages_down_to_since_id_exclusive() -> None:
     ids = [int(p.id) for p in posts]
     assert ids == list(range(4000000000000120, 4000000000000020, -1))  # 100, newest first
     # Each next page asks for max_id = oldest seen - 1, since max_id is inclusive.
+    # The walk ends when the cursor reaches since_id: no third request for an empty page.
     max_ids = [r.url.params.get("max_id") for r in fake.requests]
-    assert max_ids == [None, "4000000000000070", "4000000000000020"]
+    assert max_ids == [None, "4000000000000070"]
     assert all(r.url.params["since_id"] == since for r in fake.requests)
 
 
@@ -735,3 +736,36 @@ def test_weibos_own_503_json_after_a_write_is_unavailable_not_maybe_delivered() 
     with pytest.raises(PlatformError) as exc:
         make(transport).publish("x", rip="1.1.1.1")
     assert exc.value.kind == "unavailable" and len(calls) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.sets(st.integers(min_value=1, max_value=10**16), max_size=120),
+    page_size=st.integers(min_value=1, max_value=60),
+    repeats_boundary=st.booleans(),
+    since_index=st.integers(min_value=-1, max_value=130),
+)
+def test_paging_returns_exactly_the_newer_items_once(
+    ids: set[int], page_size: int, repeats_boundary: bool, since_index: int
+) -> None:
+    # A server that repeats the boundary item fills a one-item page with it forever; from two
+    # items per page on the cursor always moves.
+    assume(page_size >= 2 or not repeats_boundary)
+    ordered = sorted(ids, reverse=True)
+    since = ordered[since_index] if 0 <= since_index < len(ordered) else None
+    fake = FakeWeibo(mention_ids=ordered, repeats_boundary=repeats_boundary)
+    posts = make(fake.transport(), page_size=page_size).mentions(
+        since_id=str(since) if since is not None else None, max_pages=1000
+    )
+    expected = [i for i in ordered if since is None or i > since]
+    assert [int(p.id) for p in posts] == expected
+    assert len(fake.requests) <= len(expected) // page_size + 2
+
+
+def test_both_connectors_satisfy_the_protocol() -> None:
+    from guanwei.platforms import Connector
+
+    weibo = get_connector("sandbox", base_url="http://x/sandbox", app_key="k", app_secret="s")
+    mastodon = get_connector("mastodon", base_url="https://m.example", app_key="k", app_secret="s")
+    assert isinstance(weibo, Connector) and isinstance(mastodon, Connector)
+    assert (weibo.kind, mastodon.kind) == ("sandbox", "mastodon")

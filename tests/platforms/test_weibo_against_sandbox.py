@@ -320,10 +320,14 @@ def test_code_exchange_token_info_and_revoke(world: World) -> None:
 
 
 def test_expired_token_is_auth_expired(world: World) -> None:
+    conn = world.as_official()
+    assert (conn.token_info().expires_in_s or 0) > 0
     store.expire_token(world.official_token)
     with pytest.raises(PlatformError) as exc:
-        world.as_official().publish(f"过期 {LINK}", rip=RIP)
+        conn.publish(f"过期 {LINK}", rip=RIP)
     assert (exc.value.kind, exc.value.code, exc.value.permanent) == ("auth_expired", "21327", True)
+    remaining = conn.token_info().expires_in_s  # get_token_info still answers: negative = expired
+    assert remaining is not None and remaining < 0
 
 
 def test_unknown_token_is_auth_invalid(world: World) -> None:
