@@ -469,7 +469,12 @@ class _Loader:
         self.written += len(items)
 
 
-def play(run: Any, tracker: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+def play(
+    run: Any,
+    tracker: Any,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
     """Execute a replay run (see runs.execute): validate, then load."""
     p = run.params
     sel = select(run.name, p.get("limit"), p.get("data_dir"))
@@ -508,8 +513,9 @@ def play(run: Any, tracker: Any, sleep: Callable[[float], None] = time.sleep) ->
     # Real time, `speed` times faster than it happened; each batch commits as it is due.
     with transaction.atomic():
         loader = _Loader(sel, run)
-    t0 = time.monotonic()
+    t0 = clock()
     pending: list[Item] = []
+    next_tick = t0 + 1.0
 
     def flush() -> None:
         nonlocal pending
@@ -522,11 +528,14 @@ def play(run: Any, tracker: Any, sleep: Callable[[float], None] = time.sleep) ->
             pending = []
         tracker.update(loader.written)
 
+    # Written in ticks of one real second: everything that fell due in the tick.
     for item in sel.items:
-        due = (item.time - first).total_seconds() / speed
-        while due > time.monotonic() - t0:
+        due = t0 + (item.time - first).total_seconds() / speed
+        while due > next_tick:
+            if clock() < next_tick:
+                sleep(next_tick - clock())
             flush()
-            sleep(min(1.0, due - (time.monotonic() - t0)))
+            next_tick = max(next_tick + 1.0, clock())
         pending.append(item)
         if len(pending) >= BATCH:
             flush()

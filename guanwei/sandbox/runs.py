@@ -131,9 +131,14 @@ def execute_run(run_id: int) -> None:
 
 
 def execute(
-    run: Run, *, on_progress: Progress | None = None, sleep: Callable[[float], None] = time.sleep
+    run: Run,
+    *,
+    on_progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Run:
-    """Claim the run (exactly once: a conditional update) and do it; record the outcome."""
+    """Claim the run (exactly once: a conditional update) and do it; record the outcome.
+    `sleep` and `clock` pace live runs (tests pass a fake pair)."""
     claimed = Run.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
         state=RunState.RUNNING, started_at=now()
     )
@@ -146,11 +151,11 @@ def execute(
     tracker = _Tracker(run, on_progress)
     try:
         if run.kind == RunKind.SCENARIO:
-            _play_scenario(run, tracker, sleep)
+            _play_scenario(run, tracker, sleep, clock)
         elif run.kind == RunKind.REPLAY:
             from . import replay
 
-            replay.play(run, tracker, sleep)
+            replay.play(run, tracker, sleep, clock)
         elif run.kind == RunKind.SEED:
             _seed(run, tracker)
         else:
@@ -211,7 +216,9 @@ def _count(tracker: _Tracker, events: list[sc.Event], result: sc.EnactResult) ->
     tracker.counts["skipped"] += result.skipped
 
 
-def _play_scenario(run: Run, tracker: _Tracker, sleep: Callable[[float], None]) -> None:
+def _play_scenario(
+    run: Run, tracker: _Tracker, sleep: Callable[[float], None], clock: Callable[[], float]
+) -> None:
     p = run.params
     minutes = float(p["minutes"])
     duration_s = minutes * 60
@@ -254,57 +261,49 @@ def _play_scenario(run: Run, tracker: _Tracker, sleep: Callable[[float], None]) 
         tracker.update(int(duration_s), force=True)
         return
 
-    t0 = time.monotonic()
+    # Live: events are written in ticks of TICK_S real seconds (all that fell due in the tick,
+    # stamped with the clock's time), and between ticks the crisis looks for the statement.
+    t0 = clock()
     parent = cast.account("parent")
     pending: list[sc.Event] = []
-    last_flush = t0
+    next_tick = t0 + TICK_S
 
-    def flush() -> None:
-        nonlocal pending, last_flush
+    def tick() -> None:
+        nonlocal pending
         if pending:
             _count(tracker, pending, sc.enact(pending, time_of=lambda e: now(), made=made))
             pending = []
-        last_flush = time.monotonic()
-
-    def look_for_statement() -> None:
         if run.name == "crisis" and ctx.statement_at is None:
-            statement = _statement_since(parent.uid, started)
-            if statement is not None:
-                ctx.statement_at = (statement - started).total_seconds() * speed
+            if _has_statement_since(parent.uid, started):
+                # seen now: the crowd reacts from this simulated moment on
+                ctx.statement_at = (clock() - t0) * speed
                 log.info(
                     "sandbox.crisis.statement_seen run=%s at_sim_s=%.0f", run.pk, ctx.statement_at
                 )
+        tracker.update(int((clock() - t0) * speed))
 
     for e in scenario.timeline():
-        while True:
-            sim_now = (time.monotonic() - t0) * speed
-            if e.at <= sim_now:
-                break
-            flush()
-            look_for_statement()
-            tracker.update(int(sim_now))
-            sleep(min(TICK_S, (e.at - sim_now) / speed))
+        due = t0 + e.at / speed
+        while due > next_tick:
+            if clock() < next_tick:
+                sleep(next_tick - clock())
+            tick()
+            next_tick = max(next_tick + TICK_S, clock())
         pending.append(e)
-        if len(pending) >= BATCH or time.monotonic() - last_flush >= TICK_S:
-            flush()
-            look_for_statement()
-            tracker.update(int((time.monotonic() - t0) * speed))
-    flush()
+    tick()
     tracker.update(int(duration_s), force=True)
 
 
-def _statement_since(uid: int, since: datetime) -> datetime | None:
-    """When the parent account first posted something that reads as a statement since `since`."""
+def _has_statement_since(uid: int, since: datetime) -> bool:
+    """Whether the parent account posted something that reads as a statement since `since`."""
     from .models import Status
 
-    for text, created_at in (
+    texts = (
         Status.objects.filter(user_id=uid, created_at__gte=since, deleted_at=None)
         .order_by("id")
-        .values_list("text", "created_at")[:200]
-    ):
-        if sc.STATEMENT_RE.search(text):
-            return created_at
-    return None
+        .values_list("text", flat=True)[:200]
+    )
+    return any(sc.STATEMENT_RE.search(text) for text in texts)
 
 
 # --- the demo's history -------------------------------------------------------------------------
