@@ -289,3 +289,14 @@ def test_unknown_scenario_and_bad_parameters_are_refused() -> None:
         runs.scenario_run("alien_invasion")
     with pytest.raises(ValueError, match="minutes"):
         runs.scenario_run("crisis", minutes=0)
+
+
+@pytest.mark.django_db
+def test_a_run_asked_to_cancel_stops_and_says_so() -> None:
+    make_accounts()
+    run = runs.scenario_run("ordinary_day", minutes=600, fast_forward=True, seed=1)
+    runs.request_cancel(run)
+    runs.execute(run)
+    run.refresh_from_db()
+    assert run.state == RunState.CANCELLED and run.finished_at is not None
+    assert runs.execute(run).state == RunState.CANCELLED  # claimed once: not run again
