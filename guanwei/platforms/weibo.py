@@ -791,7 +791,8 @@ class WeiboConnector:
         ``since_id`` is exclusive and ``max_id`` inclusive on Weibo (§2.1), so each next page asks
         for ``max_id = oldest id on the page - 1`` — and still drops any item already seen, in
         case a server hands the boundary item back (a page of nothing but such repeats moves the
-        cursor on rather than ending the walk). Stops on an empty page, when the cursor would
+        cursor on rather than ending the walk). Stops on an empty page, on a page holding all of
+        ``total_number``, when the cursor would
         reach ``since_id`` or 0 (``max_id=0`` means "no bound" to Weibo), when it stops moving,
         or after ``max_pages`` requests (then items between ``since_id`` and the last page are
         not fetched: logged as a warning).
@@ -821,6 +822,12 @@ class WeiboConnector:
                 seen.add(post.id)
                 out.append(post)
             if not page_ids:
+                break
+            total = body.get("total_number") if isinstance(body, dict) else None
+            if isinstance(total, int) and not isinstance(total, bool) and total <= len(page_ids):
+                # The server counted no more matches than it sent: skip the empty-page request
+                # (it costs a call from an hourly budget of ~150). A total that counts the whole
+                # timeline is larger than any page, so it never ends a walk early.
                 break
             next_max_id = min(page_ids) - 1
             if next_max_id < 1 or (since is not None and next_max_id <= since):

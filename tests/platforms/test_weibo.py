@@ -468,6 +468,15 @@ def test_mentions_stop_on_an_empty_page() -> None:
     assert len(fake.requests) == 2
 
 
+def test_a_page_holding_the_whole_total_ends_the_walk_without_an_empty_page() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert "max_id" not in request.url.params
+        return json_response(200, {"statuses": [status_obj(i) for i in (9, 8)], "total_number": 2})
+
+    transport = httpx.MockTransport(handler)
+    assert [p.id for p in make(transport).mentions(since_id="7")] == ["9", "8"]
+
+
 def test_mentions_with_nothing_new_cost_one_request() -> None:
     fake = FakeWeibo(mention_ids=[5, 6, 7])
     assert make(fake.transport()).mentions(since_id="7") == []
