@@ -290,3 +290,9 @@ def test_reauthorising_within_validity_extends_the_same_token(client, app_user):
     assert second["expires_in"] == 7 * 24 * 3600
     # One live token per user and app: the helper's own token was the one extended.
     assert Token.objects.filter(app=app, user=user, revoked_at=None).count() == 1
+
+
+def test_consent_page_in_english_with_language_en(client, app_user):
+    app, _ = app_user
+    html = client.get("/sandbox/oauth2/authorize", authorize_params(app, language="en")).content.decode()
+    assert "Authorize" in html and "Password" in html
