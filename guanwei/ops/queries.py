@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count
+from django.utils.translation import ngettext
 from django_tasks_db.models import DBTaskResult
 
 from guanwei.core import clock
@@ -46,6 +47,21 @@ def running_count() -> dict[str, int]:
     return {row["queue_name"]: row["n"] for row in rows}
 
 
+def every(interval: timedelta) -> str:
+    """每 15 分钟 / every 15 minutes."""
+    seconds = int(interval.total_seconds())
+    if seconds % 86400 == 0:
+        n = seconds // 86400
+        return ngettext("每 %(n)s 天", "每 %(n)s 天", n) % {"n": n}
+    if seconds % 3600 == 0:
+        n = seconds // 3600
+        return ngettext("每 %(n)s 小时", "每 %(n)s 小时", n) % {"n": n}
+    if seconds % 60 == 0:
+        n = seconds // 60
+        return ngettext("每 %(n)s 分钟", "每 %(n)s 分钟", n) % {"n": n}
+    return ngettext("每 %(n)s 秒", "每 %(n)s 秒", seconds) % {"n": seconds}
+
+
 @dataclass
 class JobStatus:
     job: PeriodicJob
@@ -53,6 +69,10 @@ class JobStatus:
     last_enqueued_at: datetime | None
     last_status: str
     is_overdue: bool
+
+    @property
+    def every(self) -> str:
+        return every(self.job.interval)
 
 
 def job_statuses() -> list[JobStatus]:
