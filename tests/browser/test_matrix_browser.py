@@ -137,6 +137,11 @@ def test_admin_pages_fit_a_phone_and_a_desktop(personas, live_server, page, scre
     Account.objects.filter(pk=account.pk).update(
         health="token_expired", token_expires_at=clock.now()
     )
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(base + "/login/")
+    assert _no_horizontal_overflow(page)
+    page.screenshot(path=screenshots / "login-375-zh.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     login(page, base, "bob", PASSWORD)
     pages = {
         "dashboard": "/",
@@ -148,6 +153,11 @@ def test_admin_pages_fit_a_phone_and_a_desktop(personas, live_server, page, scre
         "access-edit": f"/matrix/access/{personas.ivan.pk}/",
         "notifications": "/notifications/",
         "404": "/s/nowhere/",
+        # other apps' pages in this shell (their markup, this stylesheet)
+        "members": "/members/",
+        "audit": "/audit/",
+        "tokens": "/settings/tokens/",
+        "ops-status": "/ops/status",
     }
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
