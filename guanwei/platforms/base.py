@@ -80,6 +80,34 @@ class PlatformError(Exception):
     def __repr__(self) -> str:
         return f"PlatformError({self.__str__()!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle through ``args``; ours are keyword arguments (task queues pickle).
+        return (_rebuild_error, (self.as_dict(),))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for logs, task results and the Publication record (no secrets in here)."""
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "code": self.code,
+            "http_status": self.http_status,
+            "endpoint": self.endpoint,
+            "retry_after_s": self.retry_after_s,
+            "permanent": self.permanent,
+        }
+
+
+def _rebuild_error(data: dict[str, Any]) -> PlatformError:
+    return PlatformError(
+        data["kind"],
+        data["message"],
+        code=data["code"],
+        http_status=data["http_status"],
+        endpoint=data["endpoint"],
+        retry_after_s=data["retry_after_s"],
+        permanent=data["permanent"],
+    )
+
 
 def image_mime(data: bytes) -> str:
     """The MIME type of an uploaded image, from its first bytes (JPEG, PNG, GIF)."""

@@ -778,3 +778,31 @@ def test_both_connectors_satisfy_the_protocol() -> None:
     mastodon = get_connector("mastodon", base_url="https://m.example", app_key="k", app_secret="s")
     assert isinstance(weibo, Connector) and isinstance(mastodon, Connector)
     assert (weibo.kind, mastodon.kind) == ("sandbox", "mastodon")
+
+
+def test_platform_error_survives_pickling_and_reads_as_plain_data() -> None:
+    import pickle
+
+    err = PlatformError(
+        "rate_limited",
+        "slow down",
+        code="10023",
+        http_status=403,
+        endpoint="2/statuses/share",
+        retry_after_s=12.5,
+    )
+    back = pickle.loads(pickle.dumps(err))
+    assert (
+        back.as_dict()
+        == err.as_dict()
+        == {
+            "kind": "rate_limited",
+            "message": "slow down",
+            "code": "10023",
+            "http_status": 403,
+            "endpoint": "2/statuses/share",
+            "retry_after_s": 12.5,
+            "permanent": False,
+        }
+    )
+    assert str(back) == str(err)

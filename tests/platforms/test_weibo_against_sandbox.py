@@ -1,7 +1,7 @@
 """The Weibo connector against the built-in sandbox over real HTTP (pytest-django live_server):
 the same class that talks to api.weibo.com, pointed at /sandbox/ with a sandbox app's
-credentials. The sandbox is arranged through its own seeding functions (guanwei.sandbox.store,
-guanwei.sandbox.faults); the connector only ever speaks HTTP."""
+credentials. The sandbox is arranged through its own seeding functions (guanwei.sandbox.world,
+.store, .faults); the connector only ever speaks HTTP."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from guanwei.platforms.weibo import verify_push_signature
 
 try:  # the sandbox is built alongside; skip (with the reason) if it is not importable yet
     from guanwei.sandbox import faults, store
+    from guanwei.sandbox import world as sandbox_world
 
     SANDBOX_ERROR = ""
 except ImportError as exc:  # pragma: no cover - only while the sandbox is being written
@@ -89,14 +90,14 @@ class World:
 
 @pytest.fixture
 def world(live_server: Any) -> World:
-    app = store.create_app(
-        "示例乳业",
-        safe_domains=SAFE_DOMAIN,
-        redirect_uris="https://guanwei.example/matrix/callback",
+    # Weibo's normal limits ({}), not the unlimited test tier: the rate-limit tests need them.
+    app, official, official_token = sandbox_world.make_app_and_user(
+        screen_name="示例乳业官方微博",
+        limits={},
         is_commercial=True,
-    )
-    official = store.create_user(
-        "示例乳业官方微博", verified_type=2, is_official=True, location="北京 朝阳区", gender="n"
+        redirect_uris="https://guanwei.example/matrix/callback",
+        location="北京 朝阳区",
+        gender="n",
     )
     fan = store.create_user("小明爱喝奶", gender="m", location="上海 浦东新区", province="31")
     return World(
@@ -104,7 +105,7 @@ def world(live_server: Any) -> World:
         app=app,
         official=official,
         fan=fan,
-        official_token=store.issue_token(app, official),
+        official_token=official_token,
         fan_token=store.issue_token(app, fan),
     )
 
