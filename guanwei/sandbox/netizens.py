@@ -266,7 +266,7 @@ def follower_edges(
 NETIZEN_KINDS = (ORDINARY, KOL, MEDIA, BOT)
 
 # How an official account's matrix role is recognised when its traits do not say
-# (traits={"role": "service"} wins): words in the screen name, first match.
+# (traits={"matrix_role": "service"} wins): words in the screen name, first match.
 _ROLE_WORDS = (
     ("service", ("客服", "服务")),
     ("campaign", ("活动", "福利")),
@@ -279,10 +279,12 @@ _ROLE_WORDS = (
 
 def account_roles(accounts: list) -> dict[str, object]:
     """Official sandbox users by matrix role (parent, product, campaign, service, community,
-    ecommerce). The parent is the one whose traits or name say so, else the most followed."""
+    ecommerce): from traits (`matrix_role`, as world.py sets it, or `role`), else from the
+    name. The parent is the one that says so, else the most followed."""
     roles: dict[str, object] = {}
     for account in accounts:
-        role = (account.traits or {}).get("role")
+        traits = account.traits or {}
+        role = traits.get("matrix_role") or traits.get("role")
         if not role:
             role = next(
                 (r for r, words in _ROLE_WORDS if any(w in account.screen_name for w in words)),
