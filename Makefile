@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/guanwei
 PYTEST_ARGS ?=
+# -n 2: the machines have two cores. A test hanging 10 minutes fails (pytest-timeout) rather
+# than stalling the whole run.
+PYTEST := $(BIN)/pytest -q -n 2 --timeout=600
 
 .PHONY: demo install test test-sqlite test-postgres browser-deps lint bench clean
 
@@ -34,13 +37,13 @@ test: install browser-deps test-sqlite test-postgres
 
 # pytest exits 5 when a selection (PYTEST_ARGS="-k …") collects nothing: not a failure.
 test-sqlite: install
-	GUANWEI_ENV=test DATABASE_URL=sqlite:///$(CURDIR)/var/test.db $(BIN)/pytest -q -n 2 $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	GUANWEI_ENV=test DATABASE_URL=sqlite:///$(CURDIR)/var/test.db $(PYTEST) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Runs again on PostgreSQL when one answers at 127.0.0.1:5432 (skipped, with a note, otherwise).
 test-postgres: install
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL:guanwei=postgres)', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== again on PostgreSQL"; \
-	  GUANWEI_ENV=test DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n 2 -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
+	  GUANWEI_ENV=test DATABASE_URL=$(PG_URL) $(PYTEST) -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
 	else \
 	  echo "== PostgreSQL not reachable at 127.0.0.1:5432: skipping the PostgreSQL run"; \
 	fi
