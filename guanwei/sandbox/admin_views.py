@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from guanwei.core.permissions import can
 
-from . import faults
-from .models import App, Fault, FaultKind
+from . import fanservice, faults, store
+from .models import App, FanService, Fault, FaultKind, SandboxUser
 
 
 def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -112,4 +112,45 @@ def faults_page(request: HttpRequest) -> HttpResponse:
         "sandbox/faults.html",
         {"form": form, "faults": rows},
         status=400 if form.errors else 200,
+    )
+
+
+class FanServiceForm(forms.Form):
+    """粉丝服务 → 高级功能 → 开发模式: the callback URL and the app whose secret signs pushes."""
+
+    account = forms.ModelChoiceField(
+        SandboxUser.objects.filter(is_official=True).order_by("screen_name"), label=_("账号")
+    )
+    app = forms.ModelChoiceField(
+        App.objects.order_by("name"), label=_("应用（用其 App Secret 签名）")
+    )
+    callback_url = forms.URLField(label=_("回调地址"), max_length=500, assume_scheme="https")
+    push_mentions = forms.BooleanField(label=_("推送 @ 提及"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name != "push_mentions":
+                field.widget.attrs.setdefault("class", "sbx-input")
+
+
+@operator_required
+def fans_page(request: HttpRequest) -> HttpResponse:
+    """Enable an account's fans-service developer mode: save the callback, then Weibo's
+    echostr handshake decides whether pushes are sent to it."""
+    form = FanServiceForm(request.POST or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        fs = store.configure_fan_service(
+            d["account"], d["app"], d["callback_url"], push_mentions=d["push_mentions"]
+        )
+        result = fanservice.verify_callback(fs)
+    services = FanService.objects.select_related("user", "app").order_by("user__screen_name")
+    status = 400 if form.errors or result is False else 200
+    return render(
+        request,
+        "sandbox/fans.html",
+        {"form": form, "services": services, "result": result},
+        status=status,
     )

@@ -23,6 +23,7 @@ urlpatterns = [
     path("avatar/<int:uid>.png", api_views.avatar, name="avatar"),
     # --- operator pages ---
     path("faults/", admin_views.faults_page, name="faults"),
+    path("fans/", admin_views.fans_page, name="fans"),
     # --- the public timeline and the scenario/replay runs (scenarios side: pages.py) ---
     path("", pages.timeline, name="index"),
     path("u/<int:uid>/", pages.user_page, name="user"),

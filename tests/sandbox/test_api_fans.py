@@ -283,3 +283,36 @@ def test_reply_validates_its_data(client):
     assert_error(
         call(client, "POST", "messages/reply", token, type="text", receiver_id=fan.pk), 10016
     )
+
+
+# --- the developer-mode page --------------------------------------------------------------------
+
+
+def test_operator_enables_developer_mode_on_the_page(client_for, receiver):
+    app, official, _ = make_app_and_user(screen_name="页面配置的官微")
+    receiver.secret = app.app_secret
+    web = client_for("bob")
+    r = web.post(
+        "/sandbox/fans/",
+        {
+            "account": official.pk,
+            "app": app.pk,
+            "callback_url": receiver.url,
+            "push_mentions": "on",
+        },
+    )
+    assert r.status_code == 200 and "验证通过" in r.content.decode()
+    assert official.fan_service.is_verified is True
+    receiver.secret = "someone else's secret"
+    r = web.post(
+        "/sandbox/fans/", {"account": official.pk, "app": app.pk, "callback_url": receiver.url}
+    )
+    assert r.status_code == 400
+    official.fan_service.refresh_from_db()
+    assert official.fan_service.is_verified is False
+
+
+def test_fans_page_needs_a_sandbox_operator(client_for, settings):
+    settings.DEBUG = False
+    assert client_for("heidi").get("/sandbox/fans/").status_code == 403
+    assert client_for("frank").get("/sandbox/fans/").status_code == 200
