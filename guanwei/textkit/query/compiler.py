@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeAlias, TypeVar
@@ -274,9 +275,13 @@ class Matcher(Generic[K]):
             automaton.make_automaton()
             self._automaton = automaton
         size = len(prog.literals)
-        empty: tuple[int, ...] = ()
-        self._direct: list[tuple[int, ...]] = [tuple(direct.get(k, empty)) for k in range(size)]
-        self._trigger: list[tuple[int, ...]] = [tuple(trigger.get(k, empty)) for k in range(size)]
+        # Per literal id: the rules it matches outright, and the rules whose program it triggers.
+        self._direct: list[tuple[int, ...]] = [tuple(direct.get(k, ())) for k in range(size)]
+        self._trigger: list[tuple[int, ...]] = [tuple(trigger.get(k, ())) for k in range(size)]
+        self._author_cache: dict[str, tuple[str, tuple[int, ...]]] = {}
+        self._account_cache: dict[str, tuple[str, tuple[int, ...]]] = {}
+        self._region_cache: dict[str, tuple[frozenset[str], tuple[int, ...]]] = {}
+        self._verified_cache: dict[int | None, tuple[frozenset[str], tuple[int, ...]]] = {}
         self._field_trigger: dict[str, dict[str, tuple[int, ...]]] = {}
         regex_trigger: dict[int, tuple[int, ...]] = {}
         for key, rules in trigger.items():
@@ -326,62 +331,130 @@ class Matcher(Generic[K]):
 
     def match(self, posts: Iterable[Post]) -> list[list[K]]:
         """The ids of the rules each post matches, in the order the rules were given."""
-        return [self.match_folded(fold(p.text), p) for p in posts]
+        posts = list(posts)
+        return self._match_many([fold(p.text) for p in posts], posts)
 
     def match_folded(self, text: str, post: Post) -> list[K]:
         """Like `match` for one post whose text is already ``fold(post.text)``."""
-        f: set[int] = set()
-        if self._automaton is not None and text:
-            f = {v for _, v in self._automaton.iter(text)}
-        matched: set[int] = set()
-        candidates: set[int] = set()
-        direct, trigger = self._direct, self._trigger
-        for k in f:
-            d = direct[k]
-            if d:
-                matched.update(d)
-            c = trigger[k]
-            if c:
-                candidates.update(c)
-        a = ac = ""
-        rg: frozenset[str] = frozenset()
-        vc: frozenset[str] = _UNVERIFIED
-        if self._uses_author:
-            a = fold(post.author)
-        if self._uses_account:
-            ac = fold(post.account)
-        if self._uses_region:
-            region = fold(post.region)
-            rg = frozenset(region.split(" ")) | {region} if region else frozenset()
-        if self._uses_verified:
-            vc = verified_classes(post.verified_type)
-        if self._field_trigger:
-            ft = self._field_trigger
-            if a and "author" in ft:
-                candidates.update(ft["author"].get(a, ()))
-            if ac and "account" in ft:
-                candidates.update(ft["account"].get(ac, ()))
-            if "region" in ft:
-                by_region = ft["region"]
-                for token in rg:
-                    candidates.update(by_region.get(token, ()))
-            if "verified" in ft:
-                by_class = ft["verified"]
-                for cls in vc:
-                    candidates.update(by_class.get(cls, ()))
-        if self._regex_set is not None:
-            hits = self._regex_set.Match(text)
-            if hits:
-                for i in hits:
-                    candidates.update(self._regex_set_rules[i])
-        candidates.difference_update(matched)
-        candidates.update(self._always)
+        return self._match_many([text], [post])[0]
+
+    # Per post, each field is looked up once in a cache keyed by its raw value that holds the
+    # folded value and the rules it triggers: authors, accounts and regions repeat a lot.
+    def _author(self, value: str) -> tuple[str, tuple[int, ...]]:
+        return self._field_info(self._author_cache, "author", value)
+
+    def _account(self, value: str) -> tuple[str, tuple[int, ...]]:
+        return self._field_info(self._account_cache, "account", value)
+
+    def _field_info(
+        self, cache: dict[str, tuple[str, tuple[int, ...]]], name: str, value: str
+    ) -> tuple[str, tuple[int, ...]]:
+        if len(cache) > 100_000:
+            cache.clear()
+        folded = fold(value)
+        info = (folded, self._field_trigger.get(name, {}).get(folded, ()))
+        cache[value] = info
+        return info
+
+    def _region(self, value: str) -> tuple[frozenset[str], tuple[int, ...]]:
+        """A region matches as a whole ("北京 朝阳区") or by any of its words ("北京")."""
+        cache = self._region_cache
+        if len(cache) > 100_000:
+            cache.clear()
+        region = fold(value)
+        regions = frozenset({region, *region.split(" ")}) if region else frozenset()
+        by_region = self._field_trigger.get("region", {})
+        triggered = tuple(sorted({r for token in regions for r in by_region.get(token, ())}))
+        cache[value] = (regions, triggered)
+        return regions, triggered
+
+    def _verified(self, verified_type: int | None) -> tuple[frozenset[str], tuple[int, ...]]:
+        classes = verified_classes(verified_type)
+        by_class = self._field_trigger.get("verified", {})
+        triggered = tuple(sorted({r for cls in classes for r in by_class.get(cls, ())}))
+        self._verified_cache[verified_type] = (classes, triggered)
+        return classes, triggered
+
+    def _match_many(self, texts: Sequence[str], posts: Sequence[Post]) -> list[list[K]]:
+        # The hot loop of monitoring. Everything is hoisted into locals, and the per-hit work
+        # (collecting literal ids, gathering the rules they match or trigger) runs in C through
+        # map/chain over prebuilt tuples; Python code runs per post and per candidate rule only.
+        automaton_iter = self._automaton.iter if self._automaton is not None else None
+        direct_of = self._direct.__getitem__
+        trigger_of = self._trigger.__getitem__
         programs = self._programs
-        for r in candidates:
-            if programs[r](f, text, a, ac, rg, vc):
-                matched.add(r)
-        ids = self.rule_ids
-        return [ids[r] for r in sorted(matched)]
+        always = self._always
+        rule_id = self.rule_ids.__getitem__
+        uses_author, uses_account = self._uses_author, self._uses_account
+        uses_region, uses_verified = self._uses_region, self._uses_verified
+        author_cache, account_cache = self._author_cache, self._account_cache
+        region_cache, verified_cache = self._region_cache, self._verified_cache
+        regex_match = self._regex_set.Match if self._regex_set is not None else None
+        regex_rules = self._regex_set_rules
+        no_field: tuple[str, tuple[int, ...]] = ("", ())
+        no_region: tuple[frozenset[str], tuple[int, ...]] = (frozenset(), ())
+        no_verified: tuple[frozenset[str], tuple[int, ...]] = (_UNVERIFIED, ())
+        empty: set[int] = set()
+        second = _SECOND
+        chain = itertools.chain.from_iterable
+        out: list[list[K]] = []
+        append = out.append
+        for text, post in zip(texts, posts, strict=True):
+            if automaton_iter is not None and text:
+                f = set(map(second, automaton_iter(text)))
+            else:
+                f = empty
+            if f:
+                matched = set(chain(map(direct_of, f)))
+                candidates = set(chain(map(trigger_of, f)))
+            else:
+                matched, candidates = set(), set()
+            if always:
+                candidates.update(always)
+            a, a_rules = (
+                (author_cache.get(post.author) or self._author(post.author))
+                if uses_author
+                else no_field
+            )
+            ac, ac_rules = (
+                (account_cache.get(post.account) or self._account(post.account))
+                if uses_account
+                else no_field
+            )
+            rg, rg_rules = (
+                (region_cache.get(post.region) or self._region(post.region))
+                if uses_region
+                else no_region
+            )
+            vc, vc_rules = (
+                (verified_cache.get(post.verified_type) or self._verified(post.verified_type))
+                if uses_verified
+                else no_verified
+            )
+            if a_rules:
+                candidates.update(a_rules)
+            if ac_rules:
+                candidates.update(ac_rules)
+            if rg_rules:
+                candidates.update(rg_rules)
+            if vc_rules:
+                candidates.update(vc_rules)
+            if regex_match is not None:
+                hits = regex_match(text)
+                if hits:
+                    for i in hits:
+                        candidates.update(regex_rules[i])
+            if candidates:
+                if matched:
+                    candidates -= matched
+                for r in candidates:
+                    if programs[r](f, text, a, ac, rg, vc):
+                        matched.add(r)
+            append(list(map(rule_id, sorted(matched))) if matched else [])
+        return out
+
+
+_SECOND = operator.itemgetter(1)
 
 
 def _sampled_frequency(trees: list[Node], sample: Iterable[str]) -> Callable[[str], float]:

@@ -1,0 +1,357 @@
+"""Benchmark textkit on real Weibo texts: normalisation, the monitor matcher, and (through
+bench/textkit_models.py, when present) sentiment and fingerprints.
+
+    .venv/bin/python bench/textkit.py [--quick]
+
+Data: `$GUANWEI_DATA_DIR/ced/cascades.jsonl.gz` (default `../shared/data` next to the repo): every
+source text and every repost text of the CED cascades, in file order, skipping empty texts (plain
+reposts without a comment; their number is printed). `--quick` stops after 100,000 texts.
+
+Rules: 10,000, generated deterministically (seeded `random.Random`) from the data's own
+vocabulary — character 2–4-grams of CJK text counted on the first 50,000 texts, drawn from
+frequency ranks 200–40,000 (so neither stop-words nor hapaxes), longer 4–6-grams for "phrases";
+field values are real author uids, locations and source accounts of the data. The mix:
+
+* 40 % OR of 2–5 terms or "phrases"                      `肺炎 OR 口罩 OR "转发微博"`
+* 25 % AND (implicit or explicit), sometimes with an OR    `医院 患者`, `医生 AND (病人 OR 家属)`
+* 15 % with NOT / -term                                    `谣言 -辟谣`, `(a OR b) AND NOT c`
+* 10 % NEAR/n (n = 3…20), sometimes with OR groups          `警察 NEAR/10 打人`
+* 10 % field filters: verified:, region:, author:, account: with a term, and 1 in 10 of them
+  (1 % of all rules) with a /regex/ ANDed to terms; 10 pure-regex rules on top.
+
+Figures: `match_posts_per_s` — `Matcher.match` on Post objects, end to end (folding included);
+`raw_automaton_posts_per_s` — one pyahocorasick automaton over exactly the same literals, folding
+the text the same way and iterating every hit, no rule logic (`ratio_to_raw` = raw ÷ match);
+`naive_regex_posts_per_s` — one compiled Python `re` per rule (terms as lookaheads, fields as
+lookaheads over a "\\x00field=value" suffix) tried in a loop, on a sample of posts only (printed).
+The *_prefolded variants run both on texts folded beforehand, i.e. without the normalisation cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import pathlib
+import random
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import ahocorasick  # noqa: E402
+
+from guanwei.textkit.normalize import fold, normalize  # noqa: E402
+from guanwei.textkit.query import (  # noqa: E402
+    And,
+    Field,
+    Near,
+    Node,
+    Not,
+    Or,
+    Post,
+    Regex,
+    Term,
+    compile_rules,
+    parse,
+)
+
+RULES = 10_000
+QUICK_POSTS = 100_000
+NAIVE_SAMPLE = 500
+SEED = 20261126
+
+
+def data_dir() -> pathlib.Path:
+    env = os.environ.get("GUANWEI_DATA_DIR")
+    return pathlib.Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def read_posts(path: pathlib.Path, limit: int | None) -> tuple[list[Post], int, int]:
+    """Posts (source + reposts, non-empty text) and the numbers of texts read and skipped."""
+    posts: list[Post] = []
+    seen = skipped = 0
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            cascade = json.loads(line)
+            source = cascade["source"]
+            account = str(source.get("uid") or "")
+            user = source.get("user") or {}
+            items: list[tuple[str, str, int | None, str]] = [
+                (
+                    source.get("text") or "",
+                    account,
+                    user.get("verified_type"),
+                    user.get("location") or "",
+                )
+            ]
+            for repost in cascade["reposts"]:
+                items.append((repost.get("text") or "", str(repost.get("uid") or ""), None, ""))
+            for text, author, verified_type, region in items:
+                seen += 1
+                if not text:
+                    skipped += 1
+                    continue
+                vt = verified_type if isinstance(verified_type, int) else None
+                posts.append(Post(text, author, vt, region, account))
+                if limit is not None and len(posts) >= limit:
+                    return posts, seen, skipped
+    return posts, seen, skipped
+
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def vocabulary(texts: list[str]) -> tuple[list[str], list[str]]:
+    """Terms (2–4-grams) and phrases (4–6-grams) by frequency rank, from the folded texts."""
+    grams: Counter[str] = Counter()
+    long_grams: Counter[str] = Counter()
+    for text in texts:
+        for run in _CJK_RUN.findall(fold(text)):
+            seen: set[str] = set()
+            for n in (2, 3, 4):
+                for i in range(len(run) - n + 1):
+                    seen.add(run[i : i + n])
+            grams.update(seen)
+            long_seen = {run[i : i + n] for n in (5, 6) for i in range(len(run) - n + 1)}
+            long_grams.update(long_seen)
+    terms = [g for g, _ in grams.most_common(60_000)[1000:]]
+    phrases = [g for g, c in long_grams.most_common(5_000)[50:] if c >= 3]
+    return terms, phrases
+
+
+def generate_rules(posts: list[Post], terms: list[str], phrases: list[str]) -> dict[str, str]:
+    rng = random.Random(SEED)
+
+    def term() -> str:
+        # rank = N·u^1.5 (u uniform): popular words more often than rare ones, the most popular
+        # in a few dozen rules, as in a large enterprise's vocabulary of brands and products
+        return terms[int(len(terms) * rng.random() ** 1.5)]
+
+    def term_or_phrase() -> str:
+        if phrases and rng.random() < 0.2:
+            return f'"{rng.choice(phrases)}"'
+        return term()
+
+    authors = sorted({p.author for p in posts if p.author})
+    regions = sorted({p.region.split(" ")[0] for p in posts if p.region})
+    accounts = sorted({p.account for p in posts if p.account})
+    regex_bodies = [r"\d{3,}", r"[0-9]+元", r"http", r"[a-z]{4,}", r"\d+月\d+日", r"[?？]{2,}"]
+    rules: dict[str, str] = {}
+    for i in range(RULES - 10):
+        kind = i % 100
+        if kind < 40:
+            text = " OR ".join(term_or_phrase() for _ in range(rng.randint(2, 5)))
+        elif kind < 65:
+            if rng.random() < 0.6:
+                text = f"{term()} {term()}"
+            else:
+                text = f"{term()} AND ({term()} OR {term_or_phrase()})"
+        elif kind < 80:
+            if rng.random() < 0.5:
+                text = f"{term()} -{term()}"
+            else:
+                text = f"({term()} OR {term()}) AND NOT {term_or_phrase()}"
+        elif kind < 90:
+            n = rng.randint(3, 20)
+            if rng.random() < 0.7:
+                text = f"{term()} NEAR/{n} {term()}"
+            else:
+                text = f"({term()} OR {term()}) NEAR/{n} {term()}"
+        else:
+            choice = rng.random()
+            if kind == 99:
+                text = f"{term()} /{rng.choice(regex_bodies)}/"
+            elif choice < 0.3:
+                text = f"{term()} verified:{rng.choice(['true', 'false', 'blue', 'yellow'])}"
+            elif choice < 0.6 and regions:
+                text = f"{term()} region:{rng.choice(regions)}"
+            elif choice < 0.8 and authors:
+                text = f"author:{rng.choice(authors)} OR {term()}"
+            else:
+                text = f"account:{rng.choice(accounts)} {term()}"
+        rules[f"r{i:05d}"] = text
+    for j, body in enumerate(regex_bodies[:5] + [r"转发.{0,3}微博"] * 5):
+        rules[f"x{j:02d}"] = f"/{body}/" if j < 5 else f"/{body}/ {term()}"
+    return rules
+
+
+# --- the naive baseline: one Python regex per rule -----------------------------------------------
+
+
+def _naive(node: Node) -> str:
+    # the subject is "\x00field=value\x00…\x01text": text conditions look after the \x01
+    if isinstance(node, Term):
+        return f"(?=.*?\x01.*?{re.escape(node.text)})"
+    if isinstance(node, Regex):
+        return f"(?=.*?\x01.*?(?:{node.pattern}))"
+    if isinstance(node, Field):
+        return f"(?=[^\x01]*?\x00{node.name}={re.escape(node.value)}\x00)"
+    if isinstance(node, Near):
+        a = "|".join(re.escape(x) for x in node.left)
+        b = "|".join(re.escape(x) for x in node.right)
+        n = node.distance
+        return f"(?=.*?\x01.*?(?:(?:{a}).{{0,{n}}}(?:{b})|(?:{b}).{{0,{n}}}(?:{a})))"
+    if isinstance(node, Not):
+        return f"(?!{_naive(node.child)})"
+    if isinstance(node, And):
+        return "".join(_naive(c) for c in node.children)
+    assert isinstance(node, Or)
+    return "(?:" + "|".join(_naive(c) for c in node.children) + ")"
+
+
+def _naive_subject(post: Post) -> str:
+    from guanwei.textkit.query import verified_classes
+
+    fields = "".join(f"\x00verified={c}\x00" for c in verified_classes(post.verified_type))
+    region = fold(post.region)
+    regions = {region, *region.split(" ")} if region else set()
+    fields += "".join(f"\x00region={r}\x00" for r in regions)
+    return (
+        f"\x00author={fold(post.author)}\x00\x00account={fold(post.account)}\x00"
+        + fields
+        + "\x01"
+        + fold(post.text)
+    )
+
+
+def rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds > 0 else float("inf")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 texts instead of all")
+    args = parser.parse_args()
+    result: dict[str, Any] = {}
+    root = data_dir()
+    path = root / "ced" / "cascades.jsonl.gz"
+    if not path.exists():
+        print(f"no CED data at {path}; set GUANWEI_DATA_DIR")
+        print("RESULT " + json.dumps({"error": "no data"}))
+        sys.exit(1)
+
+    t0 = time.perf_counter()
+    posts, seen, skipped = read_posts(path, QUICK_POSTS if args.quick else None)
+    texts = [p.text for p in posts]
+    print(
+        f"read {seen:,} texts from {path} in {time.perf_counter() - t0:.1f} s; "
+        f"skipped {skipped:,} empty ones (plain reposts); using {len(posts):,}"
+    )
+    result["posts"] = len(posts)
+
+    # normalisation
+    t0 = time.perf_counter()
+    folded = [fold(t) for t in texts]
+    result["fold_texts_per_s"] = rate(len(texts), time.perf_counter() - t0)
+    sample = texts[:20_000]
+    t0 = time.perf_counter()
+    for t in sample:
+        normalize(t)
+    result["normalize_texts_per_s"] = rate(len(sample), time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    terms, phrases = vocabulary(texts[:50_000])
+    rules = generate_rules(posts, terms, phrases)
+    result["rules"] = len(rules)
+    print(
+        f"vocabulary: {len(terms):,} terms, {len(phrases):,} phrases; "
+        f"{len(rules):,} rules generated in {time.perf_counter() - t0:.1f} s"
+    )
+    t0 = time.perf_counter()
+    matcher = compile_rules(rules)
+    result["compile_s"] = round(time.perf_counter() - t0, 2)
+    print(
+        f"compiled in {result['compile_s']} s: {matcher.literal_count:,} literals, "
+        f"plan {matcher.plan_counts}, {len(matcher.warnings)} rules with warnings"
+    )
+
+    # the full language, end to end
+    t0 = time.perf_counter()
+    matches = matcher.match(posts)
+    match_s = time.perf_counter() - t0
+    result["match_posts_per_s"] = rate(len(posts), match_s)
+    result["matches_per_post"] = round(sum(map(len, matches)) / len(posts), 2)
+
+    # raw automaton over the same literals, only iterating hits
+    automaton = ahocorasick.Automaton()
+    for lid, lit in enumerate(_literals(matcher)):
+        automaton.add_word(lit, lid)
+    automaton.make_automaton()
+    t0 = time.perf_counter()
+    hits = 0
+    for p in posts:
+        for _ in automaton.iter(fold(p.text)):
+            hits += 1
+    raw_s = time.perf_counter() - t0
+    result["raw_automaton_posts_per_s"] = rate(len(posts), raw_s)
+    result["ratio_to_raw"] = round(match_s / raw_s, 2)
+    result["automaton_hits_per_post"] = round(hits / len(posts), 2)
+
+    # the same two without folding (texts folded beforehand)
+    t0 = time.perf_counter()
+    for t, p in zip(folded, posts, strict=True):
+        matcher.match_folded(t, p)
+    match_pf = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for t in folded:
+        for _ in automaton.iter(t):
+            pass
+    raw_pf = time.perf_counter() - t0
+    result["match_prefolded_posts_per_s"] = rate(len(posts), match_pf)
+    result["raw_prefolded_posts_per_s"] = rate(len(posts), raw_pf)
+    result["ratio_to_raw_prefolded"] = round(match_pf / raw_pf, 2)
+
+    # naive: one Python regex per rule, in a loop, on a sample
+    t0 = time.perf_counter()
+    naive = [(rid, re.compile(_naive(parse(text)), re.DOTALL)) for rid, text in rules.items()]
+    naive_compile_s = time.perf_counter() - t0
+    step = max(1, len(posts) // NAIVE_SAMPLE)
+    naive_posts = posts[::step][:NAIVE_SAMPLE]
+    t0 = time.perf_counter()
+    disagreements = 0
+    for p in naive_posts:
+        subject = _naive_subject(p)
+        found = [rid for rid, pattern in naive if pattern.match(subject)]
+        if set(found) != set(matcher.match([p])[0]):
+            disagreements += 1
+    naive_s = time.perf_counter() - t0
+    result["naive_regex_posts_per_s"] = rate(len(naive_posts), naive_s)
+    result["naive_sample_posts"] = len(naive_posts)
+    result["speedup_vs_naive"] = round(
+        result["match_posts_per_s"] / result["naive_regex_posts_per_s"], 1
+    )
+    print(
+        f"naive baseline: {len(naive):,} Python regexes compiled in {naive_compile_s:.1f} s, run "
+        f"on a sample of {len(naive_posts)} posts (every {step}th); it disagrees with the matcher "
+        f"on {disagreements} of them (its NEAR is an approximation)"
+    )
+
+    try:
+        from textkit_models import measure  # type: ignore[import-not-found]
+    except ImportError as e:
+        print(
+            f"note: bench/textkit_models.py not available ({e}); sentiment/fingerprint keys left out"
+        )
+    else:
+        t0 = time.perf_counter()
+        result.update(measure(root, args.quick))
+        print(f"models measured in {time.perf_counter() - t0:.1f} s")
+    print("RESULT " + json.dumps(result, ensure_ascii=False))
+
+
+def _literals(matcher: Any) -> Iterator[str]:
+    """Every literal the matcher's automaton holds (same terms for the raw baseline)."""
+    automaton = matcher._automaton
+    yield from (key for key in automaton.keys())
+
+
+if __name__ == "__main__":
+    main()
