@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanwei.core.models import Member
 from guanwei.core.permissions import can
@@ -37,30 +38,30 @@ class Area:
 AREAS: tuple[Area, ...] = (
     Area(
         "combination",
-        _("组合"),
+        pgettext_lazy("nav", "组合"),
         _("组合策略 · 账号矩阵"),
         _("母微博与产品、活动、客服、社区、电商、地区子账号组成的矩阵：账号的广度、深度与一致性。"),
         (
             Link(
-                _("账号矩阵"),
+                pgettext_lazy("nav", "账号矩阵"),
                 "matrix:matrix",
                 "account.view",
                 _("矩阵树、每个账号的状态、粉丝数和授权到期时间。"),
             ),
             Link(
-                _("平台连接"),
+                pgettext_lazy("nav", "平台连接"),
                 "matrix:connections",
                 "account.manage",
                 _("沙盒、新浪微博、Mastodon 的应用凭据；从这里连接账号。"),
             ),
             Link(
-                _("账号权限"),
+                pgettext_lazy("nav", "账号权限"),
                 "matrix:access",
                 "account.manage",
                 _("受限成员可以代表哪些账号操作。"),
             ),
             Link(
-                _("矩阵分析（三度）"),
+                pgettext_lazy("nav", "矩阵分析（三度）"),
                 "insight:matrix",
                 "account.view",
                 _("广度、深度、一致性及粉丝、互动指标。"),
@@ -69,27 +70,30 @@ AREAS: tuple[Area, ...] = (
     ),
     Area(
         "communication",
-        _("传播"),
+        pgettext_lazy("nav", "传播"),
         _("传播策略 · 内容与舆情"),
         _("内容发布与排期、话题和热点人物、公关与舆情监控、危机处理。"),
         (
             Link(
-                _("撰稿"),
+                pgettext_lazy("nav", "撰稿"),
                 "publishing:compose",
                 "post.edit",
                 _("一次撰稿，按账号生成不同版本，送审后定时发布。"),
             ),
             Link(
-                _("发布日历"), "publishing:calendar", "post.edit", _("各账号的排期与已发布内容。")
+                pgettext_lazy("nav", "发布日历"),
+                "publishing:calendar",
+                "post.edit",
+                _("各账号的排期与已发布内容。"),
             ),
             Link(
-                _("舆情监控"),
+                pgettext_lazy("nav", "舆情监控"),
                 "monitoring:monitors",
                 "monitor.manage",
                 _("品牌、产品、竞品、高管的监控规则与提及。"),
             ),
             Link(
-                _("事件与预警"),
+                pgettext_lazy("nav", "事件与预警"),
                 "monitoring:incidents",
                 "monitor.manage",
                 _("声量突增的预警和危机处理室。"),
@@ -98,18 +102,18 @@ AREAS: tuple[Area, ...] = (
     ),
     Area(
         "sales",
-        _("销售"),
+        pgettext_lazy("nav", "销售"),
         _("销售策略 · 活动与电商"),
         _("社区运营、电商导流、促销与抽奖活动，以及可追踪的链接。"),
         (
             Link(
-                _("活动"),
+                pgettext_lazy("nav", "活动"),
                 "campaigns:campaigns",
                 "campaign.manage",
                 _("促销、抽奖、系列活动及其效果。"),
             ),
             Link(
-                _("追踪链接"),
+                pgettext_lazy("nav", "追踪链接"),
                 "campaigns:links",
                 "campaign.manage",
                 _("带来源标记的短链接与点击统计。"),
@@ -118,38 +122,71 @@ AREAS: tuple[Area, ...] = (
     ),
     Area(
         "service",
-        _("服务"),
+        pgettext_lazy("nav", "服务"),
         _("服务策略 · 实时客服"),
         _("评论、@提及、转发评论与私信汇入一个收件箱，分派给客服并按时限回复。"),
         (
             Link(
-                _("客服收件箱"), "inbox:inbox", "inbox.reply", _("待处理的客户消息、分派与回复。")
+                pgettext_lazy("nav", "客服收件箱"),
+                "inbox:inbox",
+                "inbox.reply",
+                _("待处理的客户消息、分派与回复。"),
             ),
-            Link(_("客户"), "inbox:customers", "inbox.reply", _("跨账号的客户档案与往来记录。")),
+            Link(
+                pgettext_lazy("nav", "客户"),
+                "inbox:customers",
+                "inbox.reply",
+                _("跨账号的客户档案与往来记录。"),
+            ),
         ),
     ),
     Area(
         "management",
-        _("管理"),
+        pgettext_lazy("nav", "管理"),
         _("管理策略 · 工作流程与组织架构"),
         _("企业成员与角色、审批流程、审计日志、接口令牌与系统运行状态。"),
         (
             Link(
-                _("成员与角色"), "core:members", "member.view", _("邀请成员、调整角色、停用账号。")
+                pgettext_lazy("nav", "成员与角色"),
+                "core:members",
+                "member.view",
+                _("邀请成员、调整角色、停用账号。"),
             ),
-            Link(_("审批流程"), "publishing:approval", "post.review", _("内容送审与多级审批。")),
             Link(
-                _("审计日志"), "core:audit", "audit.view", _("谁在何时做了什么；可筛选、导出 CSV。")
+                pgettext_lazy("nav", "审批流程"),
+                "publishing:approval",
+                "post.review",
+                _("内容送审与多级审批。"),
             ),
             Link(
-                _("API 令牌"), "core:tokens", "apitoken.manage", _("个人接口令牌，用于 /api/v1/。")
+                pgettext_lazy("nav", "审计日志"),
+                "core:audit",
+                "audit.view",
+                _("谁在何时做了什么；可筛选、导出 CSV。"),
             ),
-            Link(_("运行状态"), "ops:status", "ops.view", _("后台任务进程、队列与逾期任务。")),
             Link(
-                _("沙盒平台"),
-                "sandbox:home",
+                pgettext_lazy("nav", "API 令牌"),
+                "core:tokens",
+                "apitoken.manage",
+                _("个人接口令牌，用于 /api/v1/。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "运行状态"),
+                "ops:status",
+                "ops.view",
+                _("后台任务进程、队列与逾期任务。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "沙盒平台"),
+                "sandbox:index",
+                "dashboard.view",
+                _("内置的模拟微博：它的公开时间线，像平台上的网民看到的那样。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "沙盒场景与回放"),
+                "sandbox:runs",
                 "sandbox.drive",
-                _("内置的模拟微博：场景、回放与公开时间线。"),
+                _("启动模拟网民的场景和真实数据回放，查看进度。"),
             ),
         ),
     ),
