@@ -294,5 +294,20 @@ def test_reauthorising_within_validity_extends_the_same_token(client, app_user):
 
 def test_consent_page_in_english_with_language_en(client, app_user):
     app, _ = app_user
-    html = client.get("/sandbox/oauth2/authorize", authorize_params(app, language="en")).content.decode()
+    html = client.get(
+        "/sandbox/oauth2/authorize", authorize_params(app, language="en")
+    ).content.decode()
     assert "Authorize" in html and "Password" in html
+
+
+def test_a_bug_in_access_token_is_weibo_json_not_a_stack_trace(client, app_user, monkeypatch):
+    app, _ = app_user
+    code, _ = get_code(client, app)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(store, "grant_token", broken)
+    r = exchange(client, app, code)
+    assert r.status_code == 500
+    assert r.json()["error_code"] == 10001 and "secret detail" not in r.content.decode()
