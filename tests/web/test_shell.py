@@ -140,3 +140,12 @@ def test_english_catalogue_is_complete(app: str) -> None:
     ]
     assert untranslated == []
     assert "#, fuzzy" not in text
+
+
+def test_expired_form_gets_a_page_that_says_to_reload(personas) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(personas.bob.user)
+    response = client.post("/matrix/connections/new", {"name": "x"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "表单已过期" in html and "刷新后重新填写" in html
