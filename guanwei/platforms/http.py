@@ -309,7 +309,9 @@ class HttpClient:
             error = _maybe_delivered(mapped, idempotent)
             if error.kind == "rate_limited":
                 if error.retry_after_s is not None and bucket_groups:
-                    self.limiter.block(self.account, bucket_groups, error.retry_after_s)
+                    # Close the most specific bucket only: Weibo's 10024 (posting) must not stop
+                    # mention polling; a user-wide 10023 closes "total" when a read meets it.
+                    self.limiter.block(self.account, bucket_groups[-1:], error.retry_after_s)
                 # A refused request was not carried out, so waiting briefly and resending is safe.
                 if (
                     attempt <= self.retries
@@ -336,7 +338,7 @@ class HttpClient:
         except ValueError:
             return
         reset_in = seconds_until_reset(response.headers.get("X-RateLimit-Reset"))
-        self.limiter.observe(self.account, groups, remaining_n, reset_in)
+        self.limiter.observe(self.account, groups[-1:], remaining_n, reset_in)
 
 
 def seconds_until_reset(value: str | None, now: datetime | None = None) -> float | None:

@@ -806,3 +806,28 @@ def test_platform_error_survives_pickling_and_reads_as_plain_data() -> None:
         }
     )
     assert str(back) == str(err)
+
+
+def test_a_posting_limit_closes_posting_but_not_reading() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("share.json"):
+            return json_response(
+                403,
+                error_body(
+                    10024,
+                    "User requests for (update_status) out of rate limit!",
+                    "/2/statuses/share.json",
+                ),
+            )
+        return json_response(200, status_obj(1))
+
+    calls: list[str] = []
+    transport = httpx.MockTransport(lambda r: (calls.append(r.url.path), handler(r))[1])
+    conn = make(transport, max_wait_s=0)
+    with pytest.raises(PlatformError):
+        conn.publish("x", rip="1.1.1.1")
+    with pytest.raises(PlatformError) as exc:
+        conn.publish("y", rip="1.1.1.1")
+    assert exc.value.code == "local_bucket"
+    assert conn.get_post("1").id == "1"
+    assert calls == ["/2/statuses/share.json", "/2/statuses/show.json"]

@@ -351,6 +351,7 @@ def test_platform_rate_limit_on_posting(world: World) -> None:
     with pytest.raises(PlatformError) as again:
         conn.publish(f"第四条 {LINK}", rip=RIP)
     assert again.value.code == "local_bucket"
+    assert [p.text for p in conn.own_timeline()][:1] == [f"第二条不同 {LINK}"]  # reads go on
 
 
 # --- injected faults ----------------------------------------------------------------------------
