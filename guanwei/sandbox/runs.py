@@ -311,7 +311,7 @@ def _has_statement_since(uid: int, since: datetime) -> bool:
 # (scenario, starts at day, minutes, intensity, extra)
 HISTORY_PLAN: tuple[tuple[str, float, float, float, dict[str, Any]], ...] = (
     ("ordinary_day", 0.0, -1, 1.0, {}),  # -1: the whole span
-    ("customer_service", 0.0, -1, 0.2, {}),
+    ("customer_service", 0.0, -1, 0.15, {}),
     ("lottery", 0.45, 240, 0.5, {}),
     ("product_launch", 1.40, 150, 0.5, {}),
     ("crisis", 2.05, 300, 0.45, {"statement_after_min": 110}),
