@@ -69,10 +69,11 @@ def get_connector(
     ``commercial_base_url`` (real: https://c.api.weibo.com), both defaulting to ``base_url``;
     ``level`` ('test'|'ordinary'|'intermediate'|'advanced'|'partner'), ``commercial`` (bool:
     keyword search allowed), ``fans_service`` (bool), ``default_rip``, ``post_url_template``.
-    Mastodon options: ``scopes``, ``visibility``, ``max_characters``.
+    Mastodon options: ``scopes``, ``visibility``, ``max_characters``, ``media_poll_attempts``,
+    ``media_poll_interval_s``.
     Both: ``rates`` (``{group: Rate}``; ``{}`` turns local buckets off), ``limiter``,
     ``timeout_s``, ``connect_timeout_s``, ``retries``, ``backoff_s``, ``max_wait_s``,
-    ``transport`` (tests), ``sleep``.
+    ``page_size``, ``transport`` (tests), ``sleep``.
     """
     try:
         cls = KINDS[kind]
