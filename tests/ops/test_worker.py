@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django_tasks_db.models import DBTaskResult
@@ -63,3 +66,38 @@ def test_worker_started_by_guanwei_run_stops_when_its_parent_is_gone(monkeypatch
     worker = batch_worker(run_schedule=False, worker_id="w-orphan", stop_when_idle=False)
     worker.run()  # returns instead of looping forever
     assert WorkerHeartbeat.objects.get(worker_id="w-orphan").stopped_at is not None
+
+
+def test_two_worker_processes_on_postgresql_run_each_task_exactly_once() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("several workers at once is a PostgreSQL deployment")
+    from tests.ops.worker_tasks import hold_until_two_workers
+
+    ids = [str(hold_until_two_workers.enqueue(i).id) for i in range(30)]
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUANWEI_")}
+    env.update({
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "GUANWEI_LOG_LEVEL": "WARNING",
+    })
+    root = Path(__file__).resolve().parents[2]
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "guanwei", "worker", "--batch", "--no-schedule",
+                          "--worker-id", f"pg-{n}"], cwd=root, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for n in (1, 2)
+    ]
+    outputs = [w.communicate(timeout=240)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+
+    results = DBTaskResult.objects.filter(id__in=ids)
+    assert sorted(r.return_value for r in results) == list(range(30))
+    assert {r.status for r in results} == {"SUCCESSFUL"}
+    assert all(len(r.worker_ids) == 1 for r in results), "a task was claimed twice"
+    by_worker = {w: sum(1 for r in results if r.worker_ids == [w]) for w in ("pg-1", "pg-2")}
+    assert sum(by_worker.values()) == 30
+    assert min(by_worker.values()) > 0, by_worker  # they really worked side by side
+    beats = WorkerHeartbeat.objects.filter(worker_id__in=["pg-1", "pg-2"])
+    assert sorted(b.tasks_done_count for b in beats) == sorted(by_worker.values())
