@@ -3,6 +3,8 @@ members with `sandbox.drive` start scenarios and replays and watch their progres
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.test import Client
 
@@ -39,7 +41,8 @@ def test_timeline_shows_latest_statuses_with_user_time_text_and_counts(people) -
     assert "示例乳业官方微博" in html and f"/sandbox/u/{accounts['parent'].pk}/" in html
     assert f"/sandbox/status/{new.pk}/" in html and f"/sandbox/status/{old.pk}/" in html
     assert "评论 1" in html and "赞 1" in html and "转发 0" in html
-    assert new.created_at.strftime("%H:%M") in html or "月" in html
+    shown = new.created_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m月%d日 %H:%M")
+    assert shown in html  # China time, as Weibo shows it
     assert 'href="http://demo.guanwei.local/a"' in html
 
 
