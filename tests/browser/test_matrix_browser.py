@@ -27,7 +27,7 @@ def test_editor_logs_in_switches_to_english_and_opens_the_matrix(
     page.screenshot(path=screenshots / "dashboard-1280-zh.png", full_page=True)
 
     page.click(".lang-switch button")  # "English"
-    page.wait_for_selector("html[lang=en]")
+    page.wait_for_selector("html[lang=en]", state="attached")
     assert page.inner_text("main h1") == "Dashboard"
     assert "Combination" in page.inner_text("#sidenav")
 
@@ -69,7 +69,7 @@ def test_editor_logs_in_switches_to_english_and_opens_the_matrix(
     assert not page.is_visible("#sidenav")
 
     page.click(".lang-switch button")  # back to 中文
-    page.wait_for_selector("html[lang=zh-Hans]")
+    page.wait_for_selector("html[lang=zh-Hans]", state="attached")
     assert page.inner_text("main h1") == "账号矩阵"
     assert _no_horizontal_overflow(page)
     page.screenshot(path=screenshots / "matrix-375-zh.png", full_page=True)
