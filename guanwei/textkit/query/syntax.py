@@ -382,6 +382,7 @@ class _Parser:
             )
 
     def parse_near(self) -> Node:
+        starts = [self.tok.pos]
         first = self.parse_primary()
         if self.tok.kind != "NEAR":
             return first
@@ -396,12 +397,13 @@ class _Parser:
                     "NEAR/n is not followed by a term",
                 )
             distances.append(op.number)
+            starts.append(self.tok.pos)
             operands.append(self.parse_primary())
-        sides = [_near_side(o) for o in operands]
+        sides = [_near_side(o, start) for o, start in zip(operands, starts, strict=True)]
         pairs: list[Node] = [
-            Near(sides[k], sides[k + 1], distances[k], first.pos) for k in range(len(distances))
+            Near(sides[k], sides[k + 1], distances[k], starts[0]) for k in range(len(distances))
         ]
-        return pairs[0] if len(pairs) == 1 else And(tuple(pairs), first.pos)
+        return pairs[0] if len(pairs) == 1 else And(tuple(pairs), starts[0])
 
     def parse_primary(self) -> Node:
         tok = self.tok
@@ -447,18 +449,18 @@ class _Parser:
             raise QuerySyntaxError(
                 tok.pos, "NEAR/n 前面缺少词语", "NEAR/n is not preceded by a term"
             )
-        if tok.pos == 0:
+        if self.i == 0:
             raise QuerySyntaxError(0, "规则是空的", "The rule is empty")
         raise QuerySyntaxError(tok.pos, "规则在这里意外结束", "The rule ends unexpectedly here")
 
 
-def _near_side(node: Node) -> tuple[str, ...]:
+def _near_side(node: Node, start: int) -> tuple[str, ...]:
     if isinstance(node, Term):
         return (node.text,)
     if isinstance(node, Or) and all(isinstance(c, Term) for c in node.children):
         return tuple(dict.fromkeys(c.text for c in node.children if isinstance(c, Term)))
     raise QuerySyntaxError(
-        node.pos,
+        start,
         "NEAR 两边只能是词语、短语或 (词语 OR 词语) 组",
         "NEAR can only join terms, phrases or (term OR term) groups",
     )
