@@ -173,6 +173,8 @@ class Status(models.Model):
     )
     picture = models.ForeignKey(Picture, on_delete=models.SET_NULL, null=True, blank=True)
     visible_type = models.SmallIntegerField(default=0)  # 0 normal, 1 private, 3 group, 4 密友
+    # Posted through an unaudited app: visible only to its author and the app's test accounts.
+    is_test_only = models.BooleanField(default=False)
     reposts_count = models.IntegerField(default=0)
     comments_count = models.IntegerField(default=0)
     attitudes_count = models.IntegerField(default=0)

@@ -346,7 +346,8 @@ class _Pending:
 @transaction.atomic
 def bulk_create_statuses(rows: Iterable[dict[str, Any]], *, notify: bool = False) -> list[Status]:
     """Statuses (originals and reposts) in one go. Row keys: `user`, `text`, and optionally
-    `created_at`, `app`, `rip`, `visible` (0/1/3/4), `picture`, `repost_of` (a status or id: the
+    `created_at`, `app`, `rip`, `visible` (0/1/3/4), `test_only` (default: posted through an
+    unaudited app), `picture`, `repost_of` (a status or id: the
     row becomes a repost with Weibo's chain text unless `chain_text=False`), `id` (replay only:
     keep a known mid; must not collide)."""
     rows = list(rows)
@@ -369,6 +370,7 @@ def bulk_create_statuses(rows: Iterable[dict[str, Any]], *, notify: bool = False
             "picture",
             "repost_of",
             "chain_text",
+            "test_only",
             "id",
         }
         if unknown:
@@ -398,6 +400,10 @@ def bulk_create_statuses(rows: Iterable[dict[str, Any]], *, notify: bool = False
             app=row.get("app"),
             rip=row.get("rip", ""),
             visible_type=row.get("visible", 0),
+            # Content posted through an unaudited app is seen only by its test accounts (§1.5).
+            is_test_only=row.get(
+                "test_only", row.get("app") is not None and not row["app"].is_audited
+            ),
             picture=row.get("picture"),
             retweeted_status_id=root_id,
             repost_parent_id=parent_id,
