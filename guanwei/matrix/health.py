@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -172,6 +174,24 @@ def record_platform_ok(account: Account) -> None:
         health = Health.OK
     with override(settings.LANGUAGE_CODE):
         set_health(account, health)
+
+
+@contextmanager
+def reporting(account: Account) -> Iterator[None]:
+    """Wrap platform calls made as `account` so their outcome sets its health::
+
+        with reporting(account):
+            connector.publish(text)
+
+    A PlatformError is recorded and re-raised; a normal exit records success."""
+    from guanwei.platforms.base import PlatformError
+
+    try:
+        yield
+    except PlatformError as error:
+        record_platform_error(account, error)
+        raise
+    record_platform_ok(account)
 
 
 def check_token_expiry(accounts: Any = None) -> dict[str, int]:

@@ -178,3 +178,56 @@ def test_check_tokens_is_a_scheduled_task(personas) -> None:
         token_expires_at=clock.now() - timedelta(minutes=1)
     )
     assert tasks.check_tokens.call() == {"token_expired": 1}
+
+
+def test_reporting_records_the_outcome_of_the_wrapped_call(personas) -> None:
+    from guanwei.matrix.health import reporting
+
+    account = personas.accounts["service"]
+    with pytest.raises(PlatformError), reporting(account):
+        raise PlatformError("unavailable", http_status=502)
+    account.refresh_from_db()
+    assert account.health == Health.UNREACHABLE
+    with reporting(account):
+        pass
+    account.refresh_from_db()
+    assert account.health == Health.OK
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_failing_calls_from_many_workers_open_one_notification(personas) -> None:
+    """Eight threads, each with its own database connection and its own copy of the account,
+    report 12 failures each at the same time: one health change, one notice, one audit entry."""
+    import threading
+
+    from django.db import connection as db
+
+    if db.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race this guards against needs PostgreSQL")
+    account_id = personas.accounts["product"].pk
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            copy = Account.objects.select_related("enterprise").get(pk=account_id)
+            start.wait()
+            for _ in range(12):
+                record_platform_error(copy, PlatformError("rate_limited", code="10023"))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    account = Account.objects.get(pk=account_id)
+    assert account.health == Health.RATE_LIMITED
+    assert len(_open_notices(account)) == 1
+    assert len(_health_audits(account)) == 1
