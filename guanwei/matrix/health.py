@@ -10,9 +10,9 @@ incident key `account:<id>:<health>` makes it one notice per incident, resolved 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
