@@ -40,8 +40,11 @@ test-sqlite: install
 	GUANWEI_ENV=test DATABASE_URL=sqlite:///$(CURDIR)/var/test.db $(PYTEST) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Runs again on PostgreSQL when one answers at 127.0.0.1:5432 (skipped, with a note, otherwise).
+# The server is probed through its `postgres` database; pytest-django creates test_<name>_gwN.
 test-postgres: install
-	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL:guanwei=postgres)', connect_timeout=3).close()" 2>/dev/null; then \
+	@if $(BIN)/python -c "import sys, psycopg; from urllib.parse import urlsplit; \
+	    psycopg.connect(urlsplit(sys.argv[1])._replace(path='/postgres').geturl(), connect_timeout=3).close()" \
+	    '$(PG_URL)' 2>/dev/null; then \
 	  echo "== again on PostgreSQL"; \
 	  GUANWEI_ENV=test DATABASE_URL=$(PG_URL) $(PYTEST) -m "not browser" $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
 	else \
