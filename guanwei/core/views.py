@@ -3,6 +3,8 @@ call an action (core.actions) or a query (core.queries), render."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
@@ -31,6 +33,7 @@ from guanwei.core.models import ApiToken, Invitation, Member, Role
 from guanwei.core.permissions import can, get_for, member_required
 
 PAGE_SIZE = 50
+log = logging.getLogger("guanwei.auth")
 
 
 def _page(request: HttpRequest, qs, per_page: int = PAGE_SIZE):  # type: ignore[no-untyped-def]
@@ -67,6 +70,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 _("尝试次数过多，请 %(minutes)d 分钟后再试") % {"minutes": verdict.retry_after_minutes},
             )
             status = 429
+            log.warning("login throttled ip=%s retry_after_s=%d", ip, verdict.retry_after_s)
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             member = getattr(user, "member", None) if user is not None else None
@@ -76,10 +80,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 actions.do_record_login(member, request)
                 return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
             throttle.record_failure(username, ip)
+            log.info("login failed ip=%s", ip)
             actions.do_record_failed_login(username, "bad_credentials", request)
             # The same words whether or not the user exists.
             form.add_error(None, _("用户名或密码错误"))
-    return render(request, "core/login.html", {"form": form, "next": next_url}, status=status)
+    response = render(request, "core/login.html", {"form": form, "next": next_url}, status=status)
+    if status == 429:
+        response["Retry-After"] = str(verdict.retry_after_s)
+    return response
 
 
 @require_POST

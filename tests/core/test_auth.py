@@ -72,6 +72,7 @@ def test_after_the_limit_even_the_right_password_is_refused_until_the_window_pas
         blocked = post_login(Client(), "carol", PASSWORD)
         assert blocked.status_code == 429
         assert "尝试次数过多，请 10 分钟后再试" in blocked.content.decode()
+        assert blocked["Retry-After"] == "600"
 
         traveller.shift(timedelta(seconds=5 * 60 + 1))
         still = post_login(Client(), "carol", PASSWORD)
