@@ -153,7 +153,9 @@ def values_for(route: Route, personas: Personas, objects: dict[str, Any]) -> dic
 
 @pytest.fixture
 def insider_objects(personas: Personas) -> dict[str, Any]:
-    """Insider objects the personas do not already have. Add yours here."""
+    """Insider objects the personas do not already have. Add yours here — and append their
+    distinctive names (a post's title, a monitor's name) to `personas.insider_names`, so that
+    every page the outsider can open is checked for them too."""
     return {
         "invitation": do_invite_member(personas.alice, "new@example.com", Role.EDITOR).invitation,
         "api_token": do_create_api_token(personas.carol, "insider-script").api_token,
