@@ -118,3 +118,20 @@ def wait_until_gone(pid: int, limit_s: float = 30) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_demo_refuses_to_print_passwords_in_production() -> None:
+    from django.core.management import CommandError, call_command
+    from django.test import override_settings
+
+    with override_settings(IS_PRODUCTION=True), pytest.raises(CommandError, match="production"):
+        call_command("demo", "--seed-only")
+
+
+def test_worker_explains_that_immediate_tasks_need_no_worker() -> None:
+    from django.core.management import CommandError, call_command
+    from django.test import override_settings
+
+    immediate = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with override_settings(TASKS=immediate), pytest.raises(CommandError, match="GUANWEI_TASKS_IMMEDIATE"):
+        call_command("worker", "--batch")
