@@ -276,23 +276,43 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def statuses() -> QuerySet[Status]:
-    return Status.objects.select_related(*STATUS_RELATED).filter(deleted_at=None)
+def visible_to(call: Call, prefix: str = "") -> Q:
+    """Statuses the token's user may see: all but test-only ones (posted through an unaudited
+    app), which only their author and that app's test accounts see."""
+    me = call.user
+    test_apps = App.test_users.through.objects.filter(sandboxuser=me).values("app_id")
+    return (
+        Q(**{f"{prefix}is_test_only": False})
+        | Q(**{f"{prefix}user": me})
+        | Q(**{f"{prefix}app_id__in": test_apps})
+    )
 
 
-def comments() -> QuerySet[Comment]:
-    return Comment.objects.select_related(*COMMENT_RELATED).filter(deleted_at=None)
+def statuses(call: Call) -> QuerySet[Status]:
+    return (
+        Status.objects.select_related(*STATUS_RELATED)
+        .filter(deleted_at=None)
+        .filter(visible_to(call))
+    )
 
 
-def get_status(status_id: int) -> Status:
-    status = statuses().filter(pk=status_id).first()
+def comments(call: Call) -> QuerySet[Comment]:
+    return (
+        Comment.objects.select_related(*COMMENT_RELATED)
+        .filter(deleted_at=None)
+        .filter(visible_to(call, "status__"))
+    )
+
+
+def get_status(call: Call, status_id: int) -> Status:
+    status = statuses(call).filter(pk=status_id).first()
     if status is None:
         raise ApiError(20101)
     return status
 
 
-def get_comment(comment_id: int) -> Comment:
-    c = comments().filter(pk=comment_id).first()
+def get_comment(call: Call, comment_id: int) -> Comment:
+    c = comments(call).filter(pk=comment_id).first()
     if c is None:
         raise ApiError(20201)
     return c
@@ -504,7 +524,7 @@ def repost(call: Call) -> dict[str, Any]:
     rip = call.str("rip")
     if rip:
         rip = check_rip(rip)
-    status = get_status(status_id)
+    status = get_status(call, status_id)
     if text:
         check_length(text)
     check_burst(call)
@@ -514,7 +534,7 @@ def repost(call: Call) -> dict[str, Any]:
 
 @endpoint("statuses/destroy", ("POST",))
 def destroy(call: Call) -> dict[str, Any]:
-    status = get_status(call.id("id"))
+    status = get_status(call, call.id("id"))
     if status.user_id != call.user.pk:
         raise ApiError(20102)
     body = status_json(status, base_url=call.base_url)
@@ -525,7 +545,7 @@ def destroy(call: Call) -> dict[str, Any]:
 @endpoint("statuses/show")
 def show(call: Call) -> dict[str, Any]:
     """Only statuses of users who authorised this app are readable (others: 20101)."""
-    status = get_status(call.id("id"))
+    status = get_status(call, call.id("id"))
     if not call.is_authorised(status.user_id):
         raise ApiError(20101)
     return status_json(
@@ -537,7 +557,7 @@ def show(call: Call) -> dict[str, Any]:
 def user_timeline(call: Call) -> dict[str, Any]:
     """The authorised user's own statuses, and only the latest few (5; §2.2)."""
     own_uid(call)
-    qs = statuses().filter(user=call.user)
+    qs = statuses(call).filter(user=call.user)
     feature = call.choice("feature", (0, 1, 2, 3, 4))
     if feature == 1:
         qs = qs.filter(retweeted_status=None)
@@ -550,7 +570,7 @@ def user_timeline(call: Call) -> dict[str, Any]:
     latest = ratelimit.limits_for(call.app)["user_timeline_latest"]
     if latest:
         ids = list(qs.order_by("-pk").values_list("pk", flat=True)[:latest])
-        qs = statuses().filter(pk__in=ids)
+        qs = statuses(call).filter(pk__in=ids)
     page = page_by_id(call, qs, default_count=20, max_count=100)
     return statuses_list(call, page)
 
@@ -558,7 +578,7 @@ def user_timeline(call: Call) -> dict[str, Any]:
 @endpoint("statuses/mentions")
 def mentions(call: Call) -> dict[str, Any]:
     """Statuses that @-mention the authorised user."""
-    qs = statuses().filter(mentioned=call.user).exclude(user=call.user)
+    qs = statuses(call).filter(mentioned=call.user).exclude(user=call.user)
     qs = author_filter(call, qs)
     call.choice("filter_by_source", (0, 1, 2))
     if call.choice("filter_by_type", (0, 1)) == 1:
@@ -571,9 +591,9 @@ def mentions(call: Call) -> dict[str, Any]:
 def repost_timeline(call: Call) -> dict[str, Any]:
     """Reposts of a status (direct and down its chain); the list key is `reposts`."""
     status_id = call.id("id")
-    if not Status.objects.filter(pk=status_id).exists():
+    if not Status.objects.filter(visible_to(call), pk=status_id).exists():
         raise ApiError(20101)
-    qs = statuses().filter(Q(retweeted_status_id=status_id) | Q(repost_parent_id=status_id))
+    qs = statuses(call).filter(Q(retweeted_status_id=status_id) | Q(repost_parent_id=status_id))
     qs = author_filter(call, qs)
     page = page_by_id(call, qs, default_count=20, max_count=200)
     return statuses_list(call, page, key="reposts")
@@ -600,7 +620,7 @@ def comment_create(call: Call) -> dict[str, Any]:
     rip = call.str("rip")
     if rip:
         rip = check_rip(rip)
-    status = get_status(status_id)
+    status = get_status(call, status_id)
     check_length(text)
     _may_comment(call, status)
     with transaction.atomic():
@@ -621,8 +641,8 @@ def comment_reply(call: Call) -> dict[str, Any]:
     rip = call.str("rip")
     if rip:
         rip = check_rip(rip)
-    status = get_status(status_id)
-    parent = get_comment(cid)
+    status = get_status(call, status_id)
+    parent = get_comment(call, cid)
     if parent.status_id != status.pk:
         raise ApiError(20201)
     check_length(text)
@@ -638,7 +658,7 @@ def comment_reply(call: Call) -> dict[str, Any]:
 
 @endpoint("comments/destroy", ("POST",))
 def comment_destroy(call: Call) -> dict[str, Any]:
-    c = get_comment(call.id("cid"))
+    c = get_comment(call, call.id("cid"))
     if c.user_id != call.user.pk:
         raise ApiError(20203)
     body = comment_json(c, base_url=call.base_url)
@@ -650,9 +670,9 @@ def comment_destroy(call: Call) -> dict[str, Any]:
 def comments_show(call: Call) -> dict[str, Any]:
     """Comments on one status."""
     status_id = call.id("id")
-    if not Status.objects.filter(pk=status_id, deleted_at=None).exists():
+    if not statuses(call).filter(pk=status_id).exists():
         raise ApiError(20101)
-    qs = author_filter(call, comments().filter(status_id=status_id))
+    qs = author_filter(call, comments(call).filter(status_id=status_id))
     return comments_list(call, page_by_id(call, qs, default_count=50, max_count=200))
 
 
@@ -660,7 +680,7 @@ def comments_show(call: Call) -> dict[str, Any]:
 def comments_to_me(call: Call) -> dict[str, Any]:
     """Comments on the user's statuses and replies to the user's comments, not the user's own."""
     me = call.user
-    qs = comments().filter(Q(status__user=me) | Q(reply_to__user=me)).exclude(user=me)
+    qs = comments(call).filter(Q(status__user=me) | Q(reply_to__user=me)).exclude(user=me)
     qs = author_filter(call, qs)
     call.choice("filter_by_source", (0, 1, 2))
     return comments_list(call, page_by_id(call, qs, default_count=50, max_count=200))
@@ -669,7 +689,7 @@ def comments_to_me(call: Call) -> dict[str, Any]:
 @endpoint("comments/mentions")
 def comments_mentions(call: Call) -> dict[str, Any]:
     """Comments that @-mention the user."""
-    qs = comments().filter(mentioned=call.user).exclude(user=call.user)
+    qs = comments(call).filter(mentioned=call.user).exclude(user=call.user)
     qs = author_filter(call, qs)
     call.choice("filter_by_source", (0, 1, 2))
     return comments_list(call, page_by_id(call, qs, default_count=50, max_count=200))
@@ -701,7 +721,7 @@ def users_show(call: Call) -> dict[str, Any]:
     authorised = call.is_authorised(user.pk)
     latest = None
     if authorised:
-        s = statuses().filter(user=user).order_by("-pk").first()
+        s = statuses(call).filter(user=user).order_by("-pk").first()
         latest = status_json(s, base_url=call.base_url, trim_user=True) if s else None
     return user_json(
         user,
@@ -748,10 +768,44 @@ def followers(call: Call) -> dict[str, Any]:
     for f in rows:
         latest = None
         if not trim_status:
-            s = statuses().filter(user=f.follower).order_by("-pk").first()
+            s = statuses(call).filter(user=f.follower).order_by("-pk").first()
             latest = status_json(s, base_url=call.base_url, trim_user=True) if s else None
         users.append(user_json(f.follower, base_url=call.base_url, status=latest, follow_me=True))
     return {"users": users, "next_cursor": nxt, "previous_cursor": prev, "total_number": total}
+
+
+@endpoint("friendships/create", ("POST",), category="follows")
+def friendships_create(call: Call) -> dict[str, Any]:
+    """Follow a user (加关注): 20504 yourself, 20506 already, 20521 too many today."""
+    target = _user_by_params(call)
+    if target.pk == call.user.pk:
+        raise ApiError(20504)
+    if store.is_following(call.user, target):
+        raise ApiError(20506)
+    ratelimit.check_daily_follows(call.app, call.user.pk)
+    store.follow(call.user, target)
+    target.refresh_from_db()
+    return user_json(
+        target,
+        base_url=call.base_url,
+        following=True,
+        follow_me=store.is_following(target, call.user),
+    )
+
+
+@endpoint("friendships/destroy", ("POST",))
+def friendships_destroy(call: Call) -> dict[str, Any]:
+    """Unfollow a user (取消关注): 20522 when not following."""
+    target = _user_by_params(call)
+    if not store.unfollow(call.user, target):
+        raise ApiError(20522)
+    target.refresh_from_db()
+    return user_json(
+        target,
+        base_url=call.base_url,
+        following=False,
+        follow_me=store.is_following(target, call.user),
+    )
 
 
 @endpoint("friendships/followers/ids")
@@ -824,7 +878,7 @@ def search_limited(call: Call) -> dict[str, Any]:
     q = call.str("q", required=True).strip()
     if not q:
         raise missing("q")
-    qs = statuses()
+    qs = statuses(call)
     for term in q.split():
         qs = qs.filter(text__icontains=term)
     if call.params.get("ids"):

@@ -10,7 +10,8 @@ user_hourly            calls per user per app per hour                          
 posts_hourly           statuses/share + repost per user per app per hour            → 10024
 comments_hourly        comments/create + reply                                      → 10024
 messages_hourly        messages/reply                                               → 10024
-follows_hourly/_daily  follows (no follow API yet; reported by rate_limit_status)
+follows_hourly         friendships/create per user per app per hour                → 10024
+follows_daily          … per day                                                    → 20521
 commercial_ip_hourly   search/statuses/limited per IP per hour (50000)              → 10022
 burst_posts, burst_window_s   more than N posts within the window: "发微博太多啦"     → 20016
 duplicate_lookback     how many of the user's latest statuses are compared          → 20019
@@ -183,6 +184,12 @@ def check(
     if category:
         key, name = CATEGORIES[category]
         _take(user_bucket(app, uid, category), window, limits[key], ApiError(10024, name))
+
+
+def check_daily_follows(app: App, uid: int) -> None:
+    """The per-day follow cap ("加关注 200/day"); Weibo's 20521 "followed too many today"."""
+    limit = limits_for(app)["follows_daily"]
+    _take(user_bucket(app, uid, "follows_day"), day_start(now()), limit, ApiError(20521))
 
 
 def status(app: App, uid: int, ip: str) -> dict[str, Any]:

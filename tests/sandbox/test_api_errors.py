@@ -176,3 +176,19 @@ def test_rate_limit_status_shape(client, world):
         "user_limit",
         "api_rate_limits",
     }
+
+
+def test_follow_and_unfollow(client, world):
+    _, official, token = world
+    fan = store.create_user("互动网友")
+    r = call(client, "POST", "friendships/create", token, screen_name="互动网友")
+    assert r.status_code == 200 and r.json()["id"] == fan.pk and r.json()["following"] is True
+    fan.refresh_from_db()
+    assert fan.followers_count == 1
+    assert_error(call(client, "POST", "friendships/create", token, uid=fan.pk), 20506)
+    assert_error(call(client, "POST", "friendships/create", token, uid=official.pk), 20504)
+    assert (
+        call(client, "POST", "friendships/destroy", token, uid=fan.pk).json()["following"] is False
+    )
+    assert_error(call(client, "POST", "friendships/destroy", token, uid=fan.pk), 20522)
+    assert_error(call(client, "POST", "friendships/create", token, uid=42), 20003)

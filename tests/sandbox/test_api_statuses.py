@@ -242,3 +242,39 @@ def test_repost_timeline_uses_the_reposts_key(client, world):
     assert body["total_number"] == 3
     original.refresh_from_db()
     assert original.reposts_count == 3
+
+
+def test_unaudited_app_posts_are_seen_only_by_its_test_accounts(client):
+    app, tester, token = make_app_and_user(screen_name="测试账号甲")
+    store.update_app(app, is_audited=False)
+    store.add_test_user(app, tester)
+    post = share(client, token, f"@旁观者 未审核应用发的 {LINK}").json()
+    assert Status.objects.get(pk=post["id"]).is_test_only is True
+    # Another test account of the app sees it; an ordinary user (through another app) does not.
+    second_tester = store.create_user("测试账号乙")
+    store.add_test_user(app, second_tester)
+    second_token = store.issue_token(app, second_tester)
+    other_app, outsider, outsider_token = make_app_and_user(screen_name="旁观者")
+    store.issue_token(other_app, tester)  # the author has authorised the other app too
+    assert call(client, "GET", "statuses/show", second_token, id=post["id"]).status_code == 200
+    assert_error(call(client, "GET", "statuses/show", outsider_token, id=post["id"]), 20101)
+    assert call(client, "GET", "statuses/mentions", outsider_token).json()["statuses"] == []
+    assert_error(
+        call(client, "POST", "comments/create", outsider_token, id=post["id"], comment="看不到"),
+        20101,
+    )
+    # Audited apps post for everyone.
+    _, _, normal_token = make_app_and_user()
+    public = share(client, normal_token, f"@旁观者 审核过的应用 {LINK}").json()
+    mentions = call(client, "GET", "statuses/mentions", outsider_token).json()["statuses"]
+    assert [s["id"] for s in mentions] == [public["id"]]
+
+
+def test_unaudited_app_has_at_most_15_test_accounts():
+    app, _, _ = make_app_and_user()
+    store.update_app(app, is_audited=False)
+    users = store.bulk_create_users([{"screen_name": f"测试号{i}"} for i in range(16)])
+    for u in users[:15]:
+        store.add_test_user(app, u)
+    with pytest.raises(ValueError):
+        store.add_test_user(app, users[15])

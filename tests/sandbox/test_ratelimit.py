@@ -132,3 +132,24 @@ def test_old_windows_are_forgotten():
         ratelimit.check(app, user.pk, "1.1.1.1")
     windows = set(RateCounter.objects.values_list("window_start", flat=True))
     assert len(windows) == 1
+
+
+def test_follows_per_hour_and_per_day(client):
+    _, _, token = make_app_and_user(
+        limits={"tier": "unlimited", "follows_hourly": 2, "follows_daily": 3}
+    )
+    people = store.bulk_create_users([{"screen_name": f"被关注{i}"} for i in range(5)])
+
+    def follow(user):
+        return call(client, "POST", "friendships/create", token, uid=user.pk)
+
+    with at_start_of_hour() as traveller:
+        assert follow(people[0]).status_code == 200
+        assert follow(people[1]).status_code == 200
+        body = assert_error(follow(people[2]), 10024)
+        assert "follow_app" in body["error"]
+        traveller.shift(timedelta(hours=1))
+        assert follow(people[2]).status_code == 200
+        assert_error(follow(people[3]), 20521)  # the day's 3 are used
+        traveller.shift(timedelta(days=1))
+        assert follow(people[3]).status_code == 200
