@@ -192,3 +192,14 @@ def test_invitation_action_requires_the_right(personas):
 
     with pytest.raises(PermissionDenied):
         do_invite_member(personas.carol, "x@example.com", Role.EDITOR)
+
+
+def test_members_page_query_count_does_not_grow_with_members(personas, client_for, django_assert_max_num_queries):
+    from tests.personas import make_members
+
+    client = client_for("alice")
+    client.get("/members/")  # warm up (session, translations)
+    make_members(personas.enterprise, [(f"extra{i}", Role.VIEWER, f"Extra {i}") for i in range(30)])
+    with django_assert_max_num_queries(10):
+        html = client.get("/members/").content.decode()
+    assert "Extra 29" in html
