@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -83,8 +83,14 @@ def enqueue_due_jobs(
     enqueued = []
     due = PeriodicJobState.objects.filter(name__in=by_name, next_run_at__lte=now)
     for name, seen in due.values_list("name", "next_run_at"):
-        if claim_run(by_name[name], seen, now, worker_id):
-            enqueued.append(name)
+        try:
+            if claim_run(by_name[name], seen, now, worker_id):
+                enqueued.append(name)
+        except Exception:
+            # The claim rolled back with the failed enqueue (e.g. a task path that does not
+            # import), so the job stays due and shows as overdue on /ops/status; the other jobs
+            # still run.
+            log.exception("periodic job=%s could not be enqueued", name)
     return enqueued
 
 
@@ -166,9 +172,14 @@ class GuanweiWorker(Worker):
         if not force and time.monotonic() - self.last_tick_at < self.beat_interval_s:
             return
         self.last_tick_at = time.monotonic()
-        self.beat()
-        if self.run_schedule:
-            enqueue_due_jobs(worker_id=self.worker_id)
+        try:
+            self.beat()
+            if self.run_schedule:
+                enqueue_due_jobs(worker_id=self.worker_id)
+        except DatabaseError:
+            # A locked SQLite file or a PostgreSQL failover must not kill the worker: the beat
+            # goes stale (visible on /ops/status) and the next tick tries again.
+            log.exception("worker=%s heartbeat/schedule failed; retrying at the next tick", self.worker_id)
 
     # --- loop -------------------------------------------------------------------------------
     def run_task(self, db_task_result: DBTaskResult) -> None:

@@ -99,3 +99,12 @@ def test_two_workers_racing_on_postgresql_enqueue_each_run_exactly_once() -> Non
     assert tasks_of(QUARTER) == 12
     assert tasks_of(HOURLY) == 3
     assert sorted(claimed["A"] + claimed["B"]) == sorted(["test.quarter"] * 12 + ["test.hourly"] * 3)
+
+
+@pytest.mark.django_db
+def test_a_job_whose_task_does_not_import_stays_due_and_the_others_still_run(caplog) -> None:  # type: ignore[no-untyped-def]
+    broken = PeriodicJob("test.broken", timedelta(minutes=5), "guanwei.ops.tasks.no_such_task")
+    assert enqueue_due_jobs(now=T0, jobs=[broken, HOURLY]) == ["test.hourly"]
+    assert PeriodicJobState.objects.get(name="test.broken").next_run_at == T0  # still due: overdue
+    assert "periodic job=test.broken could not be enqueued" in caplog.text
+    assert not DBTaskResult.objects.filter(task_path__endswith="no_such_task").exists()
