@@ -106,6 +106,9 @@ def test_create_connection_names_the_bad_fields(personas, client_for) -> None:
     errors = response.context["form"].errors
     assert set(errors) == {"name", "kind", "base_url", "app_key", "new_secret"}
     assert "同名" in errors["name"][0]
+    html = response.content.decode()
+    assert f"接口地址：{errors['base_url'][0]}" in html
+    assert "名称：已有同名的平台连接" in html
     assert Connection.objects.filter(enterprise=personas.enterprise).count() == 1
 
 
