@@ -246,3 +246,21 @@ def test_account_with_a_dead_token_offers_reconnect(personas, client_for) -> Non
     assert f'action="/matrix/accounts/{account.pk}/reconnect"' in html and "重新授权" in html
     html = client_for("carol").get(f"/matrix/accounts/{account.pk}/").content.decode()
     assert "请联系企业管理员重新授权" in html and "/reconnect" not in html
+
+
+def test_matrix_page_queries_do_not_grow_with_the_matrix(personas, client_for) -> None:
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.personas import make_account
+
+    client = client_for("bob")
+    with CaptureQueriesContext(db) as small:
+        client.get("/matrix/")
+    for i in range(30):
+        make_account(
+            personas.connection, f"示例乳业地区{i}", MatrixRole.REGION, personas.parent_account
+        )
+    with CaptureQueriesContext(db) as large:
+        assert "示例乳业地区29" in client.get("/matrix/").content.decode()
+    assert len(large) == len(small)
