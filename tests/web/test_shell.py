@@ -149,3 +149,14 @@ def test_expired_form_gets_a_page_that_says_to_reload(personas) -> None:
     assert response.status_code == 403
     html = response.content.decode()
     assert "表单已过期" in html and "刷新后重新填写" in html
+
+
+@pytest.mark.parametrize("slug", ["combination", "communication", "sales", "service", "management"])
+def test_every_strategy_has_a_landing_page(personas, client_for, slug: str) -> None:
+    from guanwei.web.navigation import AREAS_BY_SLUG
+
+    response = client_for("heidi").get(f"/s/{slug}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert str(AREAS_BY_SLUG[slug].title) in html
+    assert f'href="/s/{slug}/"' in html  # its entry in the navigation
