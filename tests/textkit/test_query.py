@@ -308,3 +308,30 @@ def test_bad_input_in_rules_and_posts_has_defined_results() -> None:
     with pytest.raises(QuerySyntaxError):
         parse("\x00")
     assert parse("a\x00b") == Term("ab")
+
+
+# --- the package stands alone ---------------------------------------------------------------------
+
+
+def test_docs_examples_compile_without_warnings() -> None:
+    import pathlib
+    import re
+
+    doc = pathlib.Path(__file__).resolve().parents[2] / "docs" / "query-language.md"
+    examples = re.findall(r"^\| [^|]+ \| `(.+)` \|$", doc.read_text(encoding="utf-8"), re.M)
+    assert len(examples) >= 8
+    for rule in examples:
+        assert check(rule) == [], rule
+
+
+def test_textkit_imports_without_django() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    code = (
+        "import sys, guanwei.textkit.query, guanwei.textkit.normalize, guanwei.textkit.length;"
+        "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
