@@ -145,6 +145,8 @@ def test_docs_page_loads_swagger_from_local_static_files(db):
     html = Client().get(f"{API}/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower() and "https://" not in html
+    bundle = Client().get("/static/ninja/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
 
 
 def test_unknown_api_paths_answer_json_404(personas, api_as):
