@@ -9,7 +9,7 @@ from guanwei.textkit.query.syntax import And, Field, Near, Node, Not, Or, Regex,
 
 __all__ = ["MAX_ANALYSED_CASES", "QueryWarning", "warnings_for"]
 
-MAX_ANALYSED_CASES = 4096
+MAX_ANALYSED_CASES = 1024
 """Rules with more combinations of conditions than this are not checked for "can never match"."""
 
 _VERIFIED_CASES = (
@@ -77,6 +77,14 @@ def _atoms(node: Node, found: dict[str, set[object]]) -> None:
             _atoms(c, found)
 
 
+def _has_not(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And | Or):
+        return any(_has_not(c) for c in node.children)
+    return False
+
+
 def can_match(node: Node) -> bool | None:
     """False if no post can match ``node`` (None: too many combinations to say).
 
@@ -94,6 +102,13 @@ def can_match(node: Node) -> bool | None:
     authors: list[str | None] = [None, *sorted(str(a) for a in found["author"])]
     accounts: list[str | None] = [None, *sorted(str(a) for a in found["account"])]
     verified = _VERIFIED_CASES if found["verified"] else _VERIFIED_CASES[:1]
+    if (
+        not _has_not(node)
+        and len(found["author"]) <= 1
+        and len(found["account"]) <= 1
+        and len(found["verified"]) <= 1
+    ):
+        return True  # monotone in its conditions, and no two of them exclude each other
     free = len(terms) + len(regexes) + len(nears) + len(regions)
     if 2**free * len(authors) * len(accounts) * len(verified) > MAX_ANALYSED_CASES:
         return None
