@@ -118,7 +118,7 @@ def to_simplified(text: str) -> str:
 
 
 # The patterns run on folded text: lower case, half-width, whitespace = " ".
-_URL = r"https?://[a-z0-9\-]+(?:\.[a-z0-9\-]+)+[-a-z0-9_$.+!*()/\\,:@&=?~#%;]*|\bt\.cn/[a-z0-9]+"
+_URL = r"https?://[a-z0-9\-]+(?:\.[a-z0-9\-]+)+[-a-z0-9_$.+!*()/\\,:@&=?~#%;]*|(?<![a-z0-9.\-])t\.cn/[a-z0-9]+"
 _NAME = r"[\w\-]{1,30}"
 _CHAIN = r"//@" + _NAME + r":.*"
 _MENTION = r"//@" + _NAME + r":|(?<![a-z0-9_.])@" + _NAME

@@ -104,6 +104,10 @@ def test_an_at_sign_inside_a_url_or_email_is_not_a_mention() -> None:
     assert fold(text, keep_urls=False, keep_mentions=False) == "联系 service@example.com 或 谢谢"
 
 
+def test_scheme_less_short_links_are_urls_too() -> None:
+    assert fold("看t.cn/AbC 好 abt.cn/x", keep_urls=False) == "看 好 abt.cn/x"
+
+
 def test_stripped_spans_map_to_where_they_were() -> None:
     original = "好@李四 真好"
     n = normalize(original, keep_mentions=False)
