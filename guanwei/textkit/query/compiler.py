@@ -131,6 +131,7 @@ class _Program:
         self.strings: dict[str, int] = {}
         self.regexes: dict[str, int] = {}
         self.nears: dict[tuple[tuple[int, ...], tuple[int, ...], int], int] = {}
+        self.fields_used: set[str] = set()
 
     def literal(self, text: str) -> int:
         return self.literals.setdefault(text, len(self.literals))
@@ -146,6 +147,7 @@ class _Program:
         if isinstance(node, Term):
             return 1.0, f"{self.literal(node.text)} in f"
         if isinstance(node, Field):
+            self.fields_used.add(node.name)
             sid = self.string(node.value)
             if node.name == "author":
                 return 1.0, f"a == S[{sid}]"
@@ -319,14 +321,11 @@ class Matcher(Generic[K]):
         source = "P = [\n" + "".join(f" lambda f, t, a, ac, rg, vc: {s},\n" for s in sources) + "]"
         exec(compile(source, "<monitor rules>", "exec"), namespace)  # noqa: S102 - our own code
         self._programs: list[_Predicate] = namespace["P"]  # type: ignore[assignment]
-        self._uses_author = "author" in self._field_trigger or any("a == S" in s for s in sources)
-        self._uses_account = "account" in self._field_trigger or any(
-            "ac == S" in s for s in sources
-        )
-        self._uses_region = "region" in self._field_trigger or any("in rg" in s for s in sources)
-        self._uses_verified = "verified" in self._field_trigger or any(
-            "in vc" in s for s in sources
-        )
+        # Fields no rule looks at are not even read from the posts.
+        self._uses_author = "author" in prog.fields_used
+        self._uses_account = "account" in prog.fields_used
+        self._uses_region = "region" in prog.fields_used
+        self._uses_verified = "verified" in prog.fields_used
         self.literal_count = size
 
     def match(self, posts: Iterable[Post]) -> list[list[K]]:
