@@ -28,6 +28,10 @@ from guanwei.matrix.models import Account, Health
 
 log = logging.getLogger("guanwei.matrix.health")
 
+# Weibo counts calls per hour (PLATFORM_APIS §4): after this long an hourly limit has lifted
+# (a daily limit is met again by the next call, which re-opens the incident).
+RATE_LIMIT_WINDOW_S = 3600
+
 # Who is told about an account's trouble: those who can reconnect or reconfigure it.
 NOTIFY_ACTION = "account.manage"
 
@@ -198,26 +202,33 @@ def check_token_expiry(accounts: Any = None) -> dict[str, int]:
     """Mark accounts whose tokens expire within TOKEN_EXPIRY_WARNING_S as token_expiring and
     those past expiry as token_expired; an account renewed since goes back to ok. Accounts that
     are rate-limited or unreachable keep that state unless their token has expired meanwhile.
+    A rate limit is over once its window has passed (Weibo's limits are per hour): an account
+    rate-limited for longer than RATE_LIMIT_WINDOW_S with no newer failure goes back to what its
+    token says, so an idle account does not stay "rate-limited" for ever.
     Returns how many accounts moved to each state."""
     now = clock.now()
     warn_until = now + timedelta(seconds=settings.TOKEN_EXPIRY_WARNING_S)
+    limit_over = now - timedelta(seconds=RATE_LIMIT_WINDOW_S)
     qs = accounts if accounts is not None else Account.objects.all()
-    # Only accounts whose expiry state may differ from their health need looking at.
-    candidates = qs.select_related("enterprise").filter(
-        # expiring or expired tokens, and accounts marked for expiry that may have been renewed
-        token_expires_at__lte=warn_until,
-    ) | qs.select_related("enterprise").filter(
-        health__in=[Health.TOKEN_EXPIRING, Health.TOKEN_EXPIRED]
-    )
+    # Only accounts whose health may be out of date need looking at.
+    candidates = (
+        qs.filter(token_expires_at__lte=warn_until)  # expiring or expired tokens
+        | qs.filter(health__in=[Health.TOKEN_EXPIRING, Health.TOKEN_EXPIRED])  # maybe renewed
+        | qs.filter(health=Health.RATE_LIMITED, health_changed_at__lte=limit_over)
+    ).select_related("enterprise")
     moved: dict[str, int] = {}
     with override(settings.LANGUAGE_CODE):
         for account in candidates.distinct().iterator():
             target = expiry_health(account)
             if account.health == target:
                 continue
-            if target != Health.TOKEN_EXPIRED and account.health in (
-                Health.RATE_LIMITED,
-                Health.UNREACHABLE,
+            limit_passed = account.health == Health.RATE_LIMITED and (
+                account.health_changed_at is None or account.health_changed_at <= limit_over
+            )
+            if (
+                target != Health.TOKEN_EXPIRED
+                and account.health in (Health.RATE_LIMITED, Health.UNREACHABLE)
+                and not limit_passed
             ):
                 continue  # a live incident outranks a warning; record_platform_ok settles it
             if account.health == Health.TOKEN_EXPIRED and account.health_detail:

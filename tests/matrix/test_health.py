@@ -231,3 +231,19 @@ def test_concurrent_failing_calls_from_many_workers_open_one_notification(person
     assert account.health == Health.RATE_LIMITED
     assert len(_open_notices(account)) == 1
     assert len(_health_audits(account)) == 1
+
+
+def test_rate_limit_is_over_after_its_window_even_without_new_calls(personas) -> None:
+    from guanwei.matrix.health import RATE_LIMIT_WINDOW_S
+
+    account = personas.accounts["campaign"]
+    now = clock.now()
+    with time_machine.travel(now, tick=False) as traveller:
+        record_platform_error(account, PlatformError("rate_limited", code="10023"))
+        traveller.shift(timedelta(seconds=RATE_LIMIT_WINDOW_S - 60))
+        assert check_token_expiry() == {}
+        traveller.shift(timedelta(seconds=120))
+        assert check_token_expiry() == {"ok": 1}
+    account.refresh_from_db()
+    assert account.health == Health.OK
+    assert _open_notices(account) == []
