@@ -335,3 +335,13 @@ def test_textkit_imports_without_django() -> None:
         "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_highlight_gives_spans_of_the_original_text() -> None:
+    from guanwei.textkit.query import highlight
+
+    text = "ＡＢＣ說：示例乳業的牛奶變質了，不是廣告"
+    spans = highlight("(示例乳业 OR abc) NEAR/10 变质 -广告 /牛.{0,1}/", text)
+    assert [text[s:e] for s, e in spans] == ["ＡＢＣ", "示例乳業", "牛奶變質"]
+    assert highlight("示例", "") == []
+    assert highlight("a", "a\u200ba") == [(0, 1), (2, 3)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from guanwei.textkit.query.analysis import QueryWarning, warnings_for
 from guanwei.textkit.query.compiler import Matcher, Post, compile_rules, near, verified_classes
+from guanwei.textkit.query.highlight import highlight
 from guanwei.textkit.query.syntax import (
     And,
     Field,
@@ -39,6 +40,7 @@ __all__ = [
     "Term",
     "check",
     "compile_rules",
+    "highlight",
     "near",
     "parse",
     "verified_classes",
