@@ -22,6 +22,19 @@ class RunState(models.TextChoices):
     CANCELLED = "cancelled", _("已取消")
 
 
+SUMMARY_LABELS = {
+    "status": _("微博"),
+    "repost": _("转发"),
+    "comment": _("评论"),
+    "like": _("赞"),
+    "follow": _("关注"),
+    "dm": _("私信"),
+    "hot": _("热搜"),
+    "negative": _("其中负面"),
+    "skipped": _("跳过"),
+}
+
+
 class Run(models.Model):
     """One scenario or replay: what was asked, how far it got (done/total), how it ended."""
 
@@ -54,6 +67,14 @@ class Run(models.Model):
         if self.state == RunState.DONE:
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def summary_items(self) -> list[tuple[str, int]]:
+        """Non-zero counts of the summary with their labels, in a fixed order."""
+        counts = self.summary or {}
+        return [
+            (str(label), counts[key]) for key, label in SUMMARY_LABELS.items() if counts.get(key)
+        ]
 
     @property
     def is_finished(self) -> bool:

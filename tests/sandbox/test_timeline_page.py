@@ -158,7 +158,7 @@ def test_starting_a_scenario_queues_a_run_whose_progress_is_polled(  # type: ign
     assert 'hx-trigger="every 1s"' in row and "0%" in row
     runs.execute(run)  # what the worker does
     row = frank.get(f"/sandbox/runs/{run.pk}/progress/").content.decode()
-    assert "hx-trigger" not in row and "100%" in row and "repost" in row
+    assert "hx-trigger" not in row and "100%" in row and f"转发 {run.summary['repost']}" in row
     assert "lottery" in frank.get("/sandbox/runs/").content.decode()
 
 
