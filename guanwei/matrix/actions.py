@@ -311,6 +311,12 @@ def complete_connect(
     create or update the Account (token encrypted), audit `account.connected`."""
     require(member, MANAGE)
     attempt = _take_pending(request, connection, state)
+    if attempt.get("member") != member.pk:
+        raise ConnectError(
+            _(
+                "这个授权回调不属于当前会话（可能已用过，或在另一个浏览器中发起）。请重新点“连接账号”。"
+            )
+        )
     if error:
         if error in {"access_denied", "21330", "10032"}:
             raise ConnectError(
