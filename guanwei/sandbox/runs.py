@@ -6,7 +6,9 @@ with a progress bar). Either way `execute(run)` does the work:
 
 * a **live** scenario plays its events in real time, `speed` times faster (speed 60: an hour in
   a minute), timestamps are the clock's at the moment of writing; a live crisis looks for the
-  enterprise's statement between batches and calms down once it appears;
+  enterprise's statement between batches and calms down once it appears. On a worker it runs
+  in slices of SLICE_S real seconds (checkpoint, back to the queue), so a long live run never
+  holds up the other background work;
 * a **fast-forwarded** scenario writes its whole timeline at once, ending now, with past
   timestamps (tests, the demo's history);
 * a replay (see `replay.py`) validates its selection first, then loads it.
@@ -26,6 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django_tasks import task
 
 from guanwei.core.clock import now
@@ -39,11 +43,18 @@ Progress = Callable[[Run], None]
 
 #: Live runs write at least this often (real seconds) and check for cancel/statements.
 TICK_S = 1.0
+#: A live scenario on a worker hands the worker back after this many real seconds (checkpoint,
+#: re-enqueue), so an hour-long run at speed 1 does not hold up publishing and ingest tasks.
+SLICE_S = 20.0
 BATCH = 500
 
 
 class Cancelled(Exception):
     pass
+
+
+class HandedOver(Exception):
+    """A live run saved a checkpoint and went back to the queue."""
 
 
 # --- creating and starting ----------------------------------------------------------------------
@@ -122,9 +133,9 @@ def request_cancel(run: Run) -> None:
 
 @task(queue_name="sandbox")
 def execute_run(run_id: int) -> None:
-    """Worker entry point."""
+    """Worker entry point: live scenarios run in slices of SLICE_S real seconds."""
     run = Run.objects.get(pk=run_id)
-    execute(run)
+    execute(run, slice_s=SLICE_S)
 
 
 # --- executing ----------------------------------------------------------------------------------
@@ -136,11 +147,13 @@ def execute(
     on_progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    slice_s: float | None = None,
 ) -> Run:
     """Claim the run (exactly once: a conditional update) and do it; record the outcome.
-    `sleep` and `clock` pace live runs (tests pass a fake pair)."""
+    `sleep` and `clock` pace live runs (tests pass a fake pair). With `slice_s`, a live
+    scenario stops after that many real seconds, saves a checkpoint and queues itself again."""
     claimed = Run.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
-        state=RunState.RUNNING, started_at=now()
+        state=RunState.RUNNING, started_at=Coalesce(F("started_at"), Value(now()))
     )
     if not claimed:
         log.info("sandbox.run.skip run=%s: already claimed", run.pk)
@@ -151,7 +164,7 @@ def execute(
     tracker = _Tracker(run, on_progress)
     try:
         if run.kind == RunKind.SCENARIO:
-            _play_scenario(run, tracker, sleep, clock)
+            _play_scenario(run, tracker, sleep, clock, slice_s)
         elif run.kind == RunKind.REPLAY:
             from . import replay
 
@@ -160,6 +173,9 @@ def execute(
             _seed(run, tracker)
         else:
             raise ValueError(f"unknown run kind {run.kind!r}")
+    except HandedOver:
+        log.info("sandbox.run.handover run=%s done=%s", run.pk, run.done)
+        return run
     except Cancelled:
         tracker.finish(RunState.CANCELLED)
     except Exception as exc:  # every failure is visible on the run, never a silent worker death
@@ -176,7 +192,7 @@ class _Tracker:
 
     def __init__(self, run: Run, on_progress: Progress | None) -> None:
         self.run, self.on_progress = run, on_progress
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter(run.summary or {})  # a resumed run goes on counting
         self._last = 0.0
 
     def total(self, total: int) -> None:
@@ -217,7 +233,11 @@ def _count(tracker: _Tracker, events: list[sc.Event], result: sc.EnactResult) ->
 
 
 def _play_scenario(
-    run: Run, tracker: _Tracker, sleep: Callable[[float], None], clock: Callable[[], float]
+    run: Run,
+    tracker: _Tracker,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    slice_s: float | None = None,
 ) -> None:
     p = run.params
     minutes = float(p["minutes"])
@@ -226,7 +246,8 @@ def _play_scenario(
     speed = float(p.get("speed") or 60.0)
     rng = random.Random(int(p.get("seed") or 1))
     cast = sc.cast_from_store(p.get("accounts") or None)
-    started = now()
+    checkpoint = p.get("checkpoint") or {}
+    started = datetime.fromisoformat(checkpoint["started"]) if checkpoint else now()
     start = started - timedelta(seconds=duration_s) if fast else started
     statement_after = p.get("statement_after_min")
     ctx = sc.Context(
@@ -237,10 +258,11 @@ def _play_scenario(
         official_posts=fast or statement_after is not None,
         intensity=float(p.get("intensity") or 1.0),
         statement_after_s=None if statement_after is None else float(statement_after) * 60,
+        statement_at=checkpoint.get("statement_at"),
     )
     scenario = sc.build(run.name, cast, ctx)
     tracker.total(int(duration_s))
-    made: dict[int, object] = {}
+    made: dict[int, object] = _restore_made(checkpoint.get("made", {}))
     if fast:
         batch: list[sc.Event] = []
         for e in scenario.timeline():
@@ -263,35 +285,92 @@ def _play_scenario(
 
     # Live: events are written in ticks of TICK_S real seconds (all that fell due in the tick,
     # stamped with the clock's time), and between ticks the crisis looks for the statement.
+    # A resumed slice regenerates the same timeline (same seed; a statement already seen is
+    # known from the start) and skips what the earlier slices wrote.
+    written_until = float(checkpoint.get("written_until", -1.0))  # the last event written
+    resume_at = float(checkpoint.get("sim_s", 0.0))  # where the simulated clock stood
     t0 = clock()
     parent = cast.account("parent")
     pending: list[sc.Event] = []
     next_tick = t0 + TICK_S
 
+    def sim_now() -> float:
+        return resume_at + (clock() - t0) * speed
+
     def tick() -> None:
-        nonlocal pending
+        nonlocal pending, written_until
         if pending:
             _count(tracker, pending, sc.enact(pending, time_of=lambda e: now(), made=made))
+            written_until = pending[-1].at
             pending = []
         if run.name == "crisis" and ctx.statement_at is None:
             if _has_statement_since(parent.uid, started):
                 # seen now: the crowd reacts from this simulated moment on
-                ctx.statement_at = (clock() - t0) * speed
+                ctx.statement_at = sim_now()
                 log.info(
                     "sandbox.crisis.statement_seen run=%s at_sim_s=%.0f", run.pk, ctx.statement_at
                 )
-        tracker.update(int((clock() - t0) * speed))
+        tracker.update(int(sim_now()))
 
     for e in scenario.timeline():
-        due = t0 + e.at / speed
+        if e.at <= written_until:
+            continue
+        due = t0 + (e.at - resume_at) / speed
         while due > next_tick:
             if clock() < next_tick:
                 sleep(next_tick - clock())
             tick()
             next_tick = max(next_tick + TICK_S, clock())
+            if slice_s is not None and clock() - t0 >= slice_s:
+                _hand_over(run, tracker, started, ctx.statement_at, sim_now(), written_until, made)
         pending.append(e)
     tick()
     tracker.update(int(duration_s), force=True)
+
+
+def _restore_made(saved: dict[str, list[int]]) -> dict[int, object]:
+    """Event key → the status or comment it created, from a checkpoint (ids only)."""
+    from .models import Comment, Status
+
+    made: dict[int, object] = {}
+    for key, (kind, pk, status_id) in saved.items():
+        made[int(key)] = Status(pk=pk) if kind == "s" else Comment(pk=pk, status_id=status_id)
+    return made
+
+
+def _hand_over(
+    run: Run,
+    tracker: _Tracker,
+    started: datetime,
+    statement_at: float | None,
+    sim_s: float,
+    written_until: float,
+    made: dict[int, object],
+) -> None:
+    """Save where the live run is and put it back in the queue (raises HandedOver)."""
+    from .models import Status
+
+    run.params["checkpoint"] = {
+        "started": started.isoformat(),
+        "statement_at": statement_at,
+        "sim_s": sim_s,
+        "written_until": written_until,
+        "made": {
+            str(k): ["s", obj.pk, obj.pk]
+            if isinstance(obj, Status)
+            else ["c", obj.pk, obj.status_id]  # type: ignore[attr-defined]
+            for k, obj in made.items()
+        },
+    }
+    run.summary = dict(tracker.counts)
+    queued = Run.objects.filter(pk=run.pk, state=RunState.RUNNING, cancel_requested=False).update(
+        state=RunState.QUEUED, params=run.params, summary=run.summary, done=run.done
+    )
+    if not queued:  # cancelled meanwhile
+        raise Cancelled
+    run.state = RunState.QUEUED
+    enqueue(run)
+    raise HandedOver
 
 
 def _has_statement_since(uid: int, since: datetime) -> bool:

@@ -300,3 +300,36 @@ def test_a_run_asked_to_cancel_stops_and_says_so() -> None:
     run.refresh_from_db()
     assert run.state == RunState.CANCELLED and run.finished_at is not None
     assert runs.execute(run).state == RunState.CANCELLED  # claimed once: not run again
+
+
+@pytest.mark.django_db
+def test_a_live_run_on_a_worker_hands_the_worker_back_in_slices_without_losing_events(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    """A live run must not hold a worker for its whole (real) duration: it checkpoints and
+    queues itself again; the slices together write what one uninterrupted run writes."""
+    make_accounts()
+    whole = runs.scenario_run("crisis", minutes=40, speed=60, seed=21)
+    time_whole = FakeTime()
+    runs.execute(whole, sleep=time_whole.sleep, clock=time_whole.clock)
+    assert whole.state == RunState.DONE, whole.error
+    before = Status.objects.count() + Comment.objects.count()
+
+    sliced = runs.scenario_run("crisis", minutes=40, speed=60, seed=21)
+    time_sliced = FakeTime()
+    slices = 0
+    while True:
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            runs.execute(sliced, sleep=time_sliced.sleep, clock=time_sliced.clock, slice_s=10)
+        slices += 1
+        sliced.refresh_from_db()
+        if sliced.state != RunState.QUEUED:
+            break
+        assert len(queued) == 1  # handed back to the queue, to be picked up again
+        assert sliced.params["checkpoint"]["sim_s"] > 0 and 0 < sliced.done < sliced.total
+    assert sliced.state == RunState.DONE, sliced.error
+    assert slices == 4  # 40 simulated minutes at speed 60 = 40 s, in slices of 10 s
+    written = Status.objects.count() + Comment.objects.count() - before
+    assert written == before  # the same events: nothing lost, nothing twice
+    for kind in ("status", "repost", "comment", "like", "dm"):
+        assert sliced.summary.get(kind) == whole.summary.get(kind), kind
