@@ -10,9 +10,6 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
-# thread with a running loop unless told it is safe (the test drives, the server thread serves).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +18,11 @@ def browser() -> Iterator[object]:
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run browser tests")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
+    # thread with a running loop unless told it is safe (the test drives, the server thread
+    # serves). Only while browser tests run, so other tests keep Django's guard.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
@@ -28,6 +30,10 @@ def browser() -> Iterator[object]:
         )
         yield browser
         browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
