@@ -398,15 +398,22 @@ def _hot_account() -> Any:
 class _Loader:
     """Writes items in order; keeps ref → status stubs so reposts and comments find parents."""
 
-    def __init__(self, sel: Selection, run: Any) -> None:
+    def __init__(self, sel: Selection, run: Any, first_id: int | None = None) -> None:
+        from . import store
         from .models import Status
 
         self.sel, self.run, self.Status = sel, run, Status
         self.users = _ensure_users(sel)
         n_statuses = sum(1 for i in sel.items if i.kind in (STATUS, REPOST))
-        from . import store
-
-        self.ids = iter(store.allocate_ids("mid", n_statuses))
+        # One block of ids for the whole selection, handed out in item order: a resumed live
+        # replay (first_id from its checkpoint) knows every id the earlier slices wrote.
+        ids = (
+            store.allocate_ids("mid", n_statuses)
+            if first_id is None
+            else range(first_id, first_id + n_statuses)
+        )
+        self.first_id = ids.start if n_statuses else 0
+        self.ids = iter(ids)
         self.stubs: dict[str, Any] = {}
         # hot search: titles of the previous and the current snapshot
         self.on_board: set[str] = set()
@@ -415,7 +422,11 @@ class _Loader:
         self.hot_user = _hot_account() if sel.dataset == "hot_search" else None
         self.written = 0
 
-    def write(self, items: list[Item], time_of: Callable[[Item], datetime]) -> None:
+    def write(
+        self, items: list[Item], time_of: Callable[[Item], datetime], *, dry: bool = False
+    ) -> None:
+        """Write `items` (in order). `dry`: only rebuild the in-memory state (a resumed replay
+        passing over what earlier slices wrote)."""
         from . import store
         from .models_runs import HotSearchEntry
 
@@ -462,6 +473,9 @@ class _Loader:
                     hot_posts.append(
                         {"user": self.hot_user, "created_at": at, "text": f"#{title}# {where}"}
                     )
+        if dry:
+            self.written += len(items)
+            return
         if hot_rows:
             HotSearchEntry.objects.bulk_create(hot_rows, batch_size=1000, ignore_conflicts=True)
         store.bulk_create_statuses(srows + hot_posts)
@@ -474,13 +488,17 @@ def play(
     tracker: Any,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    slice_s: float | None = None,
 ) -> None:
-    """Execute a replay run (see runs.execute): validate, then load."""
+    """Execute a replay run (see runs.execute): validate, then load. A live replay with
+    `slice_s` hands the worker back after that many real seconds (checkpoint, re-enqueue)."""
     p = run.params
     sel = select(run.name, p.get("limit"), p.get("data_dir"))
     sel.items.sort(key=lambda i: (i.time, i.order))
     tracker.total(len(sel.items))
-    tracker.counts["skipped"] += sel.skipped
+    checkpoint = p.get("checkpoint") or {}
+    if not checkpoint:
+        tracker.counts["skipped"] += sel.skipped
     if not sel.items:
         return
     speed = float(p.get("speed") or 0)
@@ -511,8 +529,15 @@ def play(
         return
 
     # Real time, `speed` times faster than it happened; each batch commits as it is due.
+    live_time: Callable[[Item], datetime] = (
+        (lambda i: i.time) if p.get("original_times") else (lambda i: now())
+    )
     with transaction.atomic():
-        loader = _Loader(sel, run)
+        loader = _Loader(sel, run, first_id=checkpoint.get("first_id"))
+    start_index = int(checkpoint.get("index", 0))
+    if start_index:
+        loader.write(sel.items[:start_index], live_time, dry=True)
+    resume_at = datetime.fromisoformat(checkpoint["data_time"]) if checkpoint else first
     t0 = clock()
     pending: list[Item] = []
     next_tick = t0 + 1.0
@@ -521,21 +546,26 @@ def play(
         nonlocal pending
         if pending:
             with transaction.atomic():
-                loader.write(
-                    pending, (lambda i: i.time) if p.get("original_times") else (lambda i: now())
-                )
+                loader.write(pending, live_time)
             count(pending)
             pending = []
         tracker.update(loader.written)
 
     # Written in ticks of one real second: everything that fell due in the tick.
-    for item in sel.items:
-        due = t0 + (item.time - first).total_seconds() / speed
+    for index in range(start_index, len(sel.items)):
+        item = sel.items[index]
+        due = t0 + (item.time - resume_at).total_seconds() / speed
         while due > next_tick:
             if clock() < next_tick:
                 sleep(next_tick - clock())
             flush()
             next_tick = max(next_tick + 1.0, clock())
+            if slice_s is not None and clock() - t0 >= slice_s:
+                from .runs import hand_over
+
+                data_time = resume_at + timedelta(seconds=(clock() - t0) * speed)
+                hand_over(run, tracker, {"first_id": loader.first_id, "index": index,
+                                         "data_time": min(data_time, item.time).isoformat()})  # fmt: skip
         pending.append(item)
         if len(pending) >= BATCH:
             flush()

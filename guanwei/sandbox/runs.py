@@ -133,7 +133,7 @@ def request_cancel(run: Run) -> None:
 
 @task(queue_name="sandbox")
 def execute_run(run_id: int) -> None:
-    """Worker entry point: live scenarios run in slices of SLICE_S real seconds."""
+    """Worker entry point: live scenarios and replays run in slices of SLICE_S real seconds."""
     run = Run.objects.get(pk=run_id)
     execute(run, slice_s=SLICE_S)
 
@@ -168,7 +168,7 @@ def execute(
         elif run.kind == RunKind.REPLAY:
             from . import replay
 
-            replay.play(run, tracker, sleep, clock)
+            replay.play(run, tracker, sleep, clock, slice_s)
         elif run.kind == RunKind.SEED:
             _seed(run, tracker)
         else:
@@ -347,26 +347,36 @@ def _hand_over(
     written_until: float,
     made: dict[int, object],
 ) -> None:
-    """Save where the live run is and put it back in the queue (raises HandedOver)."""
+    """Save where the live scenario is and put it back in the queue (raises HandedOver)."""
     from .models import Status
 
-    run.params["checkpoint"] = {
-        "started": started.isoformat(),
-        "statement_at": statement_at,
-        "sim_s": sim_s,
-        "written_until": written_until,
-        "made": {
-            str(k): ["s", obj.pk, obj.pk]
-            if isinstance(obj, Status)
-            else ["c", obj.pk, obj.status_id]  # type: ignore[attr-defined]
-            for k, obj in made.items()
+    hand_over(
+        run,
+        tracker,
+        {
+            "started": started.isoformat(),
+            "statement_at": statement_at,
+            "sim_s": sim_s,
+            "written_until": written_until,
+            "made": {
+                str(k): ["s", obj.pk, obj.pk]
+                if isinstance(obj, Status)
+                else ["c", obj.pk, obj.status_id]  # type: ignore[attr-defined]
+                for k, obj in made.items()
+            },
         },
-    }
+    )
+
+
+def hand_over(run: Run, tracker: _Tracker, checkpoint: dict[str, Any]) -> None:
+    """Store `checkpoint` on a running live run, queue it again and raise HandedOver — unless
+    it was cancelled meanwhile (then Cancelled)."""
+    run.params["checkpoint"] = checkpoint
     run.summary = dict(tracker.counts)
     queued = Run.objects.filter(pk=run.pk, state=RunState.RUNNING, cancel_requested=False).update(
         state=RunState.QUEUED, params=run.params, summary=run.summary, done=run.done
     )
-    if not queued:  # cancelled meanwhile
+    if not queued:
         raise Cancelled
     run.state = RunState.QUEUED
     enqueue(run)

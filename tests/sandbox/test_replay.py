@@ -256,3 +256,30 @@ def test_real_ced_sample_replays(settings) -> None:  # type: ignore[no-untyped-d
     assert run.state == RunState.DONE, run.error
     assert run.done == run.total == Status.objects.count() > 2
     assert Status.objects.filter(text__contains="//@").exists()
+
+
+def test_a_live_replay_on_a_worker_resumes_after_handing_the_worker_back(
+    tmp_path: Path,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    time = FakeTime()
+    run = runs.replay_run("ced", speed=60, limit=2)
+    run.params["data_dir"] = str(ced_dir(tmp_path))
+    run.save()
+    slices = 0
+    while True:
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            runs.execute(run, sleep=time.sleep, clock=time.clock, slice_s=2)
+        slices += 1
+        run.refresh_from_db()
+        if run.state != RunState.QUEUED:
+            break
+        assert len(queued) == 1 and run.params["checkpoint"]["index"] > 0
+    assert run.state == RunState.DONE, run.error
+    assert slices >= 3
+    assert Status.objects.count() == run.done == run.total == 7  # each event once
+    a2 = Status.objects.get(text__startswith="太可怕了")
+    a1 = Status.objects.get(pk=a2.repost_parent_id)
+    assert a2.text == f"太可怕了//@{a1.user.screen_name}:[泪]"  # chains across slices
+    assert Status.objects.get(text__startswith="原微博A").reposts_count == 4
+    assert run.summary["repost"] == 5 and run.summary["status"] == 2
