@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -154,18 +155,36 @@ def own_words(text: str) -> str:
 
 
 def select(dataset: str, limit: int | None = None, data_dir: str | None = None) -> Selection:
-    """Parse and validate the first `limit` records of `dataset`; nothing is written."""
+    """Parse and validate the first `limit` records of `dataset`; nothing is written.
+
+    The last selection is kept (keyed by the files' size and mtime): a live replay resumed by
+    the same worker after a hand-over does not parse 3 million COVID event lines again."""
     root = Path(data_dir if data_dir is not None else default_data_dir() or "")
     if not str(root) or str(root) == ".":
         raise ReplayFileError(DATASETS.get(dataset, dataset), 0, "GUANWEI_DATA_DIR is not set")
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}")
     limit = DEFAULT_LIMITS[dataset] if limit is None else limit
+    paths = [root / DATASETS[dataset]] + ([root / COVID_EVENTS] if dataset == "covid" else [])
+    stamp = tuple((str(f), *_stat(f)) for f in paths)
+    return _select(dataset, limit, root, stamp)
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=1)
+def _select(dataset: str, limit: int, root: Path, stamp: tuple[object, ...]) -> Selection:
     if dataset == "ced":
         return _select_ced(root / DATASETS["ced"], limit)
     if dataset == "covid":
         return _select_covid(root / DATASETS["covid"], root / COVID_EVENTS, limit)
-    if dataset == "hot_search":
-        return _select_hot(root / DATASETS["hot_search"], limit)
-    raise ValueError(f"unknown dataset {dataset!r}")
+    return _select_hot(root / DATASETS["hot_search"], limit)
 
 
 def _select_ced(path: Path, limit: int) -> Selection:
