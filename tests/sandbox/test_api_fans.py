@@ -316,3 +316,21 @@ def test_fans_page_needs_a_sandbox_operator(client_for, settings):
     settings.DEBUG = False
     assert client_for("heidi").get("/sandbox/fans/").status_code == 403
     assert client_for("frank").get("/sandbox/fans/").status_code == 200
+
+
+def test_bulk_dms_open_reply_windows_and_push_only_when_asked(
+    account, receiver, django_capture_on_commit_callbacks, client
+):
+    app, official, token = account
+    fans = store.bulk_create_users([{"screen_name": f"批量私信{i}"} for i in range(3)])
+    with django_capture_on_commit_callbacks(execute=True):
+        quiet = store.bulk_send_dms(
+            [{"sender": f, "receiver": official, "text": "在吗"} for f in fans]
+        )
+    assert len(quiet) == 3 and receiver.posts == []
+    assert reply(client, token, fans[0]).status_code == 200  # the window is open anyway
+    with django_capture_on_commit_callbacks(execute=True):
+        store.bulk_send_dms(
+            [{"sender": fans[1].pk, "receiver": official.pk, "text": "急"}], notify=True
+        )
+    assert [p["payload"]["text"] for p in receiver.posts] == ["急"]

@@ -25,6 +25,7 @@ or ids)::
                                      {"user": v, "text": "转发", "repost_of": statuses[0]}])
     comments = bulk_create_comments([{"user": u, "status": s, "text": "…"}, …])
     bulk_follow([(follower, followee), …]);  bulk_like([(user, status), …])
+    bulk_send_dms([{"sender": u, "receiver": account, "text": "…", "created_at": t}, …])
 
 Ids: users get 10-digit uids, statuses/comments/messages share one 16-digit `mid` sequence
 (monotonic, so Weibo paging by id follows insertion order; replays insert in time order).
@@ -80,6 +81,7 @@ from .ids import (
     allocate_ids,
 )
 from .messages import (
+    bulk_send_dms,
     configure_fan_service,
     create_reply_message,
     finish_push,
@@ -95,6 +97,7 @@ from .social import (
 )
 
 __all__ = [
+    "bulk_send_dms",
     "SEQUENCE_START",
     "allocate_ids",
     "TOKEN_LIFETIME_S",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..models import (
     Push,
     SandboxUser,
 )
-from .ids import allocate_ids
+from .ids import _pk, allocate_ids
 
 # --- messages and the fans service -------------------------------------------------------------
 
@@ -86,6 +87,32 @@ def send_dm(
             ]
         )
     return m
+
+
+@transaction.atomic
+def bulk_send_dms(rows: Iterable[dict[str, Any]], *, notify: bool = False) -> list[Message]:
+    """Many DMs in one go. Row keys: `sender`, `receiver` (users or ids), `text`, optionally
+    `type`, `data`, `created_at`. Pushes (to receivers with a verified fans service) only
+    with `notify=True`; the reply windows open either way."""
+    at = now()
+    messages = []
+    for row in rows:
+        unknown = set(row) - {"sender", "receiver", "text", "type", "data", "created_at"}
+        if unknown:
+            raise ValueError(f"unknown message fields: {sorted(unknown)}")
+        messages.append(
+            Message(
+                sender_id=_pk(row["sender"]),
+                receiver_id=_pk(row["receiver"]),
+                type=row.get("type", MessageType.TEXT),
+                text=row.get("text", ""),
+                data=row.get("data") or {},
+                created_at=row.get("created_at") or at,
+            )
+        )
+    if not messages:
+        return []
+    return _create_messages(messages, push=notify)
 
 
 def record_event(
