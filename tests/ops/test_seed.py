@@ -84,3 +84,16 @@ def test_seeding_is_audited_as_system() -> None:
     assert "connection.created" in actions and "enterprise.created" in actions
     assert set(entries.values_list("actor_label", flat=True)) == {"system"}
     assert not entries.filter(actor__isnull=False).exists()
+
+
+def test_a_failing_sandbox_history_does_not_stop_the_demo(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import guanwei.sandbox.scenarios
+
+    def broken(world):  # type: ignore[no-untyped-def]
+        raise RuntimeError("seeding the sandbox history failed: disk full")
+
+    monkeypatch.setattr(guanwei.sandbox.scenarios, "seed_demo_history", broken)
+    report = seed_demo()
+    assert report.has_tokens and not report.history
+    assert any("disk full" in note for note in report.notes)
+    assert Member.objects.filter(enterprise__slug="demo").count() == len(Role.values)
