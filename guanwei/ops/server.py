@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import TextIO
 
 from django.db import connection
@@ -41,6 +42,7 @@ class WorkerProcess:
         self.stdout = stdout
         self.proc: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
+        self.lock = threading.Lock()  # a restart and stop() never interleave
         self.thread = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
 
     def start(self) -> None:
@@ -59,18 +61,25 @@ class WorkerProcess:
         backoff = 1.0
         while not self.stopping.is_set():
             assert self.proc is not None
+            started = time.monotonic()
             code = self.proc.wait()
             if self.stopping.is_set():
                 return
+            if time.monotonic() - started > RESTART_BACKOFF_MAX_S:
+                backoff = 1.0  # it had been healthy: this is a new incident
             log.error("worker pid=%s exited with %s; restarting in %.0f s", self.proc.pid, code, backoff)
             if self.stopping.wait(backoff):
                 return
             backoff = min(backoff * 2, RESTART_BACKOFF_MAX_S)
-            self._spawn()
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self._spawn()
 
     def stop(self) -> int | None:
-        self.stopping.set()
-        proc = self.proc
+        with self.lock:
+            self.stopping.set()
+            proc = self.proc
         if proc is None or proc.poll() is not None:
             return None if proc is None else proc.returncode
         proc.send_signal(signal.SIGTERM)  # graceful: the worker finishes its current task

@@ -71,6 +71,12 @@ def test_run_serves_web_and_worker_until_sigint_stops_both(tmp_path: Path) -> No
             (worker_pid,) = conn.execute("SELECT pid FROM ops_workerheartbeat").fetchone()
         assert worker_pid != proc.pid and process_exists(worker_pid)
 
+        # A worker that dies is replaced (after a short backoff) ...
+        os.kill(worker_pid, signal.SIGKILL)
+        worker_pid = wait_for_new_worker(tmp_path / "db" / "x.db", old_pid=worker_pid)
+        assert process_exists(worker_pid)
+
+        # ... and Ctrl-C stops web and worker together.
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     finally:
@@ -80,7 +86,8 @@ def test_run_serves_web_and_worker_until_sigint_stops_both(tmp_path: Path) -> No
     assert "stopped." in output
     assert wait_until_gone(worker_pid), "the worker outlived `guanwei run`"
     with sqlite3.connect(tmp_path / "db" / "x.db") as conn:
-        (stopped_at,) = conn.execute("SELECT stopped_at FROM ops_workerheartbeat").fetchone()
+        (stopped_at,) = conn.execute(
+            "SELECT stopped_at FROM ops_workerheartbeat WHERE pid = ?", (worker_pid,)).fetchone()
     assert stopped_at is not None  # it stopped cleanly, not killed
 
 
@@ -101,6 +108,18 @@ def wait_for_fresh_worker(port: int, proc: subprocess.Popen[str], limit_s: float
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.3)
     pytest.fail("/healthz never reported a fresh worker")
+
+
+def wait_for_new_worker(db: Path, old_pid: int, limit_s: float = 90) -> int:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("SELECT pid FROM ops_workerheartbeat WHERE pid != ? AND stopped_at IS NULL",
+                               (old_pid,)).fetchone()
+        if row:
+            return int(row[0])
+        time.sleep(0.3)
+    pytest.fail("the killed worker was not replaced")
 
 
 def process_exists(pid: int) -> bool:
