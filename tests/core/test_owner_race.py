@@ -1,4 +1,4 @@
-"""Two owners demoting each other at the same moment must not leave the enterprise ownerless."""
+"""Races: two owners demoting each other, two people using one invitation link at once."""
 
 import threading
 
@@ -36,3 +36,34 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(personas):
         t.join()
     assert sorted(outcomes) == ["demoted", "refused"]
     assert Member.objects.filter(enterprise=personas.enterprise, role=Role.OWNER).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_racing_with_one_invitation_link_get_one_account(personas):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real concurrent connections (the in-memory SQLite test DB shares one cache)")
+    from django.contrib.auth.models import User
+
+    from guanwei.core.actions import do_accept_invitation, do_invite_member
+
+    token = do_invite_member(personas.alice, "zoe@example.com", Role.EDITOR).token
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def accept(username: str) -> None:
+        try:
+            barrier.wait()
+            do_accept_invitation(token, username, username, "milk-and-honey-2026")
+            outcomes.append("joined")
+        except ActionError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=accept, args=(name,)) for name in ("zoe1", "zoe2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["joined", "refused"]
+    assert User.objects.filter(username__in=["zoe1", "zoe2"]).count() == 1
