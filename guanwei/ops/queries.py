@@ -20,6 +20,11 @@ OVERDUE_GRACE = timedelta(seconds=60)
 FAILED_WINDOW = timedelta(hours=24)
 
 
+def uses_task_queue() -> bool:
+    """False with GUANWEI_TASKS_IMMEDIATE: tasks then run in the caller, a worker has no work."""
+    return str(settings.TASKS["default"]["BACKEND"]).startswith("django_tasks_db")
+
+
 def stale_before() -> datetime:
     return clock.now() - timedelta(seconds=settings.WORKER_STALE_AFTER_S)
 

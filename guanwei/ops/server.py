@@ -20,6 +20,7 @@ from typing import TextIO
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from guanwei.ops.queries import uses_task_queue
 from guanwei.ops.worker import PARENT_PID_ENV
 
 log = logging.getLogger("guanwei.ops.server")
@@ -99,6 +100,9 @@ def serve(*, host: str, port: int, threads: int, stdout: TextIO, with_worker: bo
 
     # Bind first: a busy port fails here, before a worker is started for nothing.
     server = create_server(application, host=host, port=port, threads=threads, ident="guanwei")
+    if with_worker and not uses_task_queue():
+        stdout.write("tasks run inside requests (GUANWEI_TASKS_IMMEDIATE): no worker started\n")
+        with_worker = False
     worker = WorkerProcess(stdout) if with_worker else None
 
     def _stop(signum, frame):  # type: ignore[no-untyped-def]

@@ -54,12 +54,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
     last = queries.last_beat_at()
     fresh = queries.fresh_workers().count()
+    needed = queries.uses_task_queue()  # GUANWEI_TASKS_IMMEDIATE: tasks run in requests, no worker
     body["worker"] = {
+        "needed": needed,
         "fresh": fresh > 0,
         "fresh_count": fresh,
         "last_beat_at": last.isoformat() if last else None,
     }
     body["queue_depth"] = queries.queue_depth()
-    ok = request.GET.get("check") == "db" or fresh > 0
+    ok = request.GET.get("check") == "db" or fresh > 0 or not needed
     body["status"] = "ok" if ok else "fail"
     return JsonResponse(body, status=200 if ok else 503)

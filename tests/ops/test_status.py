@@ -125,3 +125,12 @@ def test_status_page_speaks_english_when_asked(client_for) -> None:  # type: ign
     page = client_for("bob").get("/ops/status", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "No worker is running: no heartbeat for 120 seconds." in page
     assert "Periodic jobs" in page and "定时任务" not in page
+
+
+@pytest.mark.django_db
+def test_healthz_needs_no_worker_when_tasks_run_inside_requests(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+                                  "QUEUES": ["default"]}}
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["worker"] == {"needed": False, "fresh": False, "fresh_count": 0, "last_beat_at": None}

@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from guanwei.ops.queries import uses_task_queue
 from guanwei.ops.worker import GuanweiWorker
 
 
@@ -30,10 +31,10 @@ class Command(BaseCommand):
                             help="Do not enqueue periodic jobs from this worker.")
 
     def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
-        backend = settings.TASKS["default"]["BACKEND"]
-        if not backend.startswith("django_tasks_db"):
+        if not uses_task_queue():
             raise CommandError(
-                f"The task backend is {backend}: tasks run in the web process, no worker is needed "
+                f"The task backend is {settings.TASKS['default']['BACKEND']}: tasks run in the "
+                "web process, no worker is needed "
                 "(unset GUANWEI_TASKS_IMMEDIATE to use the database queue)."
             )
         queues = [q.strip() for q in options["queues"].split(",") if q.strip()] or ["*"]
