@@ -25,6 +25,7 @@ def status(request: HttpRequest) -> HttpResponse:
     context = {
         "workers": workers,
         "has_fresh_worker": bool(fresh),
+        "worker_needed": queries.uses_task_queue(),
         "last_beat_at": queries.last_beat_at(),
         "stale_after_s": settings.WORKER_STALE_AFTER_S,
         "queues": [(q, n, running.get(q, 0)) for q, n in depth.items()],

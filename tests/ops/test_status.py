@@ -134,3 +134,10 @@ def test_healthz_needs_no_worker_when_tasks_run_inside_requests(settings) -> Non
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.json()["worker"] == {"needed": False, "fresh": False, "fresh_count": 0, "last_beat_at": None}
+
+
+def test_status_page_does_not_cry_wolf_when_tasks_run_inside_requests(client_for, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+                                  "QUEUES": ["default"]}}
+    page = client_for("bob").get("/ops/status").content.decode()
+    assert NO_WORKER not in page and "GUANWEI_TASKS_IMMEDIATE" in page
