@@ -1,11 +1,8 @@
 """Writing scenario events into the sandbox, through `guanwei.sandbox.store` (the one way to
 change sandbox state), in batches; and the cast as the sandbox holds it.
 
-REQUEST to the store's owner (guanwei/sandbox/store.py): `bulk_send_dms(rows, *, notify=True)`
-with rows {"sender", "receiver", "text", "created_at"} (users as objects or ids), writing the
-messages in one go like the other bulk writers (pushes only when notify). DMs are about a tenth
-of a scenario's events but, sent one by one through `send_dm`, half of the demo history's seeding
-time. `enact` uses it as soon as it exists and falls back to `send_dm` until then.
+Live runs notify (mentions and DMs are pushed to the accounts' fans-service callbacks, as
+Weibo would); the demo's history is written without pushes — it is the past.
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ def enact(
     statuses/comments created so far (shared across batches of one run). Events whose target is
     in this same batch are written after it, in order, so references always resolve."""
     from . import store
-    from .models import SandboxUser, Status
+    from .models import Status
 
     made = {} if made is None else made
     result = EnactResult()
@@ -104,27 +101,12 @@ def enact(
         follows = [(e.actor.uid, e.to.uid) for e in pending if e.kind == FOLLOW and e.to]
         result.created[FOLLOW] += store.bulk_follow(follows, notify=notify)
         dms = [e for e in pending if e.kind == DM and e.to]
-        bulk_send_dms = getattr(store, "bulk_send_dms", None)  # see the request at the top
-        if dms and bulk_send_dms is not None:
-            rows = [
-                {
-                    "sender": e.actor.uid,
-                    "receiver": e.to.uid,
-                    "text": e.text,
-                    "created_at": time_of(e),
-                }
-                for e in dms
-                if e.to
-            ]
-            result.created[DM] += len(bulk_send_dms(rows, notify=notify))
-        elif dms:
-            users = SandboxUser.objects.in_bulk(
-                {e.actor.uid for e in dms} | {e.to.uid for e in dms if e.to}
-            )
-            for e in dms:
-                assert e.to is not None
-                store.send_dm(users[e.actor.uid], users[e.to.uid], e.text, created_at=time_of(e))
-                result.created[DM] += 1
+        rows = [
+            {"sender": e.actor.uid, "receiver": e.to.uid, "text": e.text, "created_at": time_of(e)}
+            for e in dms
+            if e.to
+        ]
+        result.created[DM] += len(store.bulk_send_dms(rows, notify=notify))
         pending.clear()
 
     in_batch: set[int] = set()
