@@ -65,9 +65,11 @@ def _page(qs: QuerySet[Any], request: HttpRequest) -> tuple[list[Any], int | Non
 
 
 def _statuses() -> QuerySet[Status]:
-    return Status.objects.filter(deleted_at=None, visible_type=0).select_related(
-        "user", "retweeted_status__user"
-    )
+    """What anyone may see: not deleted, public, and not posted by an unaudited app (such
+    posts are visible to that app's test accounts only)."""
+    return Status.objects.filter(
+        deleted_at=None, visible_type=0, is_test_only=False
+    ).select_related("user", "retweeted_status__user")
 
 
 def _with_html(statuses: list[Status]) -> list[Status]:

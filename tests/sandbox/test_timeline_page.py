@@ -86,6 +86,20 @@ def test_only_originals_filter_and_deleted_statuses_are_hidden(people) -> None: 
     assert "原创一条" in only and "转发一条" not in only
 
 
+def test_private_and_unaudited_app_statuses_are_not_public(people) -> None:  # type: ignore[no-untyped-def]
+    _accounts, fan, _kol = people
+    unaudited = store.create_app("未审核应用", is_audited=False)
+    store.bulk_create_statuses([
+        {"user": fan, "text": "测试账号才看得到", "app": unaudited},
+        {"user": fan, "text": "仅自己可见", "visible": 1},
+        {"user": fan, "text": "大家都看得到"},
+    ])  # fmt: skip
+    html = Client().get("/sandbox/").content.decode()
+    assert "大家都看得到" in html
+    assert "测试账号才看得到" not in html and "仅自己可见" not in html
+    assert "测试账号才看得到" not in Client().get(f"/sandbox/u/{fan.pk}/").content.decode()
+
+
 def test_user_page_shows_profile_and_only_their_statuses(people) -> None:  # type: ignore[no-untyped-def]
     accounts, fan, kol = people
     store.post_status(fan, "我的微博")
