@@ -171,6 +171,9 @@ class ScenarioForm(forms.Form):
     speed = forms.FloatField(label=_("加速倍数"), initial=60, min_value=1, max_value=10000)
     intensity = forms.FloatField(label=_("强度"), initial=1.0, min_value=0.1, max_value=50)
     fast_forward = forms.BooleanField(label=_("快进（立即生成到现在为止的历史）"), required=False)
+    official_posts = forms.BooleanField(
+        label=_("由场景代发官方微博（新品发布、抽奖）"), required=False
+    )
     statement_after = forms.FloatField(
         label=_("危机：官方在第几分钟发声明（留空则等待企业自己发）"), required=False, min_value=0
     )
@@ -216,6 +219,7 @@ def runs_page(request: HttpRequest) -> HttpResponse:
                     run = runs.scenario_run(
                         d["name"], minutes=d["minutes"], speed=d["speed"], intensity=d["intensity"],
                         fast_forward=d["fast_forward"], statement_after_min=d["statement_after"],
+                        official_posts=d["official_posts"],
                         requested_by=who,
                     )  # fmt: skip
                 else:

@@ -76,6 +76,7 @@ def scenario_run(
     intensity: float = 1.0,
     fast_forward: bool = False,
     statement_after_min: float | None = None,
+    official_posts: bool = False,
     requested_by: str = "",
 ) -> Run:
     """A queued scenario run (validated here, so a bad request never reaches a worker)."""
@@ -95,6 +96,9 @@ def scenario_run(
         "intensity": intensity,
         "fast_forward": fast_forward,
         "statement_after_min": statement_after_min,
+        # live runs: also post as the demo accounts (launch post, lottery post); fast-forward
+        # and a scripted statement always do
+        "official_posts": official_posts,
     }
     return create_run(RunKind.SCENARIO, name, params, requested_by=requested_by)
 
@@ -255,7 +259,7 @@ def _play_scenario(
         texts=sc.TextSource(rng=rng),
         duration_s=duration_s,
         start=start,
-        official_posts=fast or statement_after is not None,
+        official_posts=fast or statement_after is not None or bool(p.get("official_posts")),
         intensity=float(p.get("intensity") or 1.0),
         statement_after_s=None if statement_after is None else float(statement_after) * 60,
         statement_at=checkpoint.get("statement_at"),

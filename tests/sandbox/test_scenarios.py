@@ -333,3 +333,19 @@ def test_a_live_run_on_a_worker_hands_the_worker_back_in_slices_without_losing_e
     assert written == before  # the same events: nothing lost, nothing twice
     for kind in ("status", "repost", "comment", "like", "dm"):
         assert sliced.summary.get(kind) == whole.summary.get(kind), kind
+
+
+@pytest.mark.django_db
+def test_a_live_lottery_can_post_the_lottery_itself_and_netizens_enter_it() -> None:
+    accounts = make_accounts()
+    time = FakeTime()
+    run = runs.scenario_run("lottery", minutes=20, speed=120, seed=4, official_posts=True)
+    runs.execute(run, sleep=time.sleep, clock=time.clock)
+    assert run.state == RunState.DONE, run.error
+    post = Status.objects.get(user=accounts["campaign"], retweeted_status=None)
+    assert "抽" in post.text
+    entries = Status.objects.filter(retweeted_status=post)
+    assert entries.count() == post.reposts_count > 30
+    assert (
+        entries.filter(user__is_bot=True).exists() and entries.filter(user__is_bot=False).exists()
+    )

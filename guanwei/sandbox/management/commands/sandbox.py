@@ -95,6 +95,8 @@ class Command(BaseCommand):
         )
         s.add_argument("--statement-after", type=float, default=None, metavar="MIN",
                        help="crisis: the parent account posts a statement at this minute")  # fmt: skip
+        s.add_argument("--official-posts", action="store_true",
+                       help="live: also post as the demo accounts (launch post, lottery post)")  # fmt: skip
         s.add_argument("--enqueue", action="store_true", help="run on the worker instead")
 
         r = sub.add_parser("replay", help="replay real data: " + ", ".join(DATASETS))
@@ -143,6 +145,7 @@ class Command(BaseCommand):
                     opts["name"], accounts=accounts or None, speed=opts["speed"],
                     minutes=opts["minutes"], seed=opts["seed"], intensity=opts["intensity"],
                     fast_forward=opts["fast_forward"], statement_after_min=opts["statement_after"],
+                    official_posts=opts["official_posts"],
                     requested_by="command line",
                 )  # fmt: skip
                 unit = "min"
