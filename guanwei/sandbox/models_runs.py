@@ -49,6 +49,9 @@ class Run(models.Model):
     error = models.TextField(_("错误"), blank=True)
     summary = models.JSONField(_("摘要"), default=dict, blank=True)  # counts by event kind …
     requested_by = models.CharField(_("发起人"), max_length=150, blank=True)
+    # The guanwei enterprise of the member who started it from the runs page (a plain id: the
+    # sandbox reads no guanwei table). None for the command line and the demo seed.
+    enterprise_id = models.BigIntegerField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(_("创建时间"))
     started_at = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -205,27 +205,38 @@ def _forms(request: HttpRequest) -> tuple[ScenarioForm, ReplayForm]:
     return scenario, replay
 
 
+def _visible_runs(request: HttpRequest) -> QuerySet[Run]:
+    """Runs a member may see and cancel: their enterprise's and the platform's own (command
+    line, demo seed); another enterprise's runs are 404."""
+    return Run.objects.filter(
+        Q(enterprise_id=None) | Q(enterprise_id=request.member.enterprise_id)  # type: ignore[attr-defined]
+    )
+
+
 @member_required("sandbox.drive")
 def runs_page(request: HttpRequest) -> HttpResponse:
     scenario_form, replay_form = _forms(request)
+    runs_page_rows, next_max = _page(_visible_runs(request), request)
     error = ""
     if request.method == "POST":
         form = scenario_form if request.POST.get("kind") == "scenario" else replay_form
         if form.is_valid():
             d = form.cleaned_data
             who = request.member.display_name  # type: ignore[attr-defined]
+            eid = request.member.enterprise_id  # type: ignore[attr-defined]
             try:
                 if form is scenario_form:
                     run = runs.scenario_run(
                         d["name"], minutes=d["minutes"], speed=d["speed"], intensity=d["intensity"],
                         fast_forward=d["fast_forward"], statement_after_min=d["statement_after"],
-                        official_posts=d["official_posts"],
+                        official_posts=d["official_posts"], enterprise_id=eid,
                         requested_by=who,
                     )  # fmt: skip
                 else:
                     run = runs.replay_run(
-                        d["dataset"], speed=d["speed"], limit=d["limit"], requested_by=who
-                    )
+                        d["dataset"], speed=d["speed"], limit=d["limit"], requested_by=who,
+                        enterprise_id=eid,
+                    )  # fmt: skip
             except ValueError as exc:
                 error = str(exc)
             else:
@@ -247,7 +258,8 @@ def runs_page(request: HttpRequest) -> HttpResponse:
             "scenario_form": scenario_form,
             "replay_form": replay_form,
             "error": error,
-            "runs": Run.objects.order_by("-id")[:30],
+            "runs": runs_page_rows,
+            "next_max": next_max,
             "limits": DEFAULT_LIMITS,
             "datasets": DATASETS,
         },
@@ -257,14 +269,14 @@ def runs_page(request: HttpRequest) -> HttpResponse:
 @member_required("sandbox.drive")
 def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     """The progress row of one run (htmx polls it every second until the run finishes)."""
-    run = get_object_or_404(Run, pk=run_id)
+    run = get_object_or_404(_visible_runs(request), pk=run_id)
     return render(request, "sandbox/_run_row.html", {"run": run})
 
 
 @require_POST
 @member_required("sandbox.drive")
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(Run, pk=run_id)
+    run = get_object_or_404(_visible_runs(request), pk=run_id)
     runs.request_cancel(run)
     audit.record(
         request.member.enterprise,  # type: ignore[attr-defined]

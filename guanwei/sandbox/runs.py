@@ -60,9 +60,21 @@ class HandedOver(Exception):
 # --- creating and starting ----------------------------------------------------------------------
 
 
-def create_run(kind: str, name: str, params: dict[str, Any], *, requested_by: str = "") -> Run:
+def create_run(
+    kind: str,
+    name: str,
+    params: dict[str, Any],
+    *,
+    requested_by: str = "",
+    enterprise_id: int | None = None,
+) -> Run:
     return Run.objects.create(
-        kind=kind, name=name, params=params, requested_by=requested_by, created_at=now()
+        kind=kind,
+        name=name,
+        params=params,
+        requested_by=requested_by,
+        enterprise_id=enterprise_id,
+        created_at=now(),
     )
 
 
@@ -78,6 +90,7 @@ def scenario_run(
     statement_after_min: float | None = None,
     official_posts: bool = False,
     requested_by: str = "",
+    enterprise_id: int | None = None,
 ) -> Run:
     """A queued scenario run (validated here, so a bad request never reaches a worker)."""
     if name not in sc.SCENARIOS:
@@ -100,7 +113,9 @@ def scenario_run(
         # and a scripted statement always do
         "official_posts": official_posts,
     }
-    return create_run(RunKind.SCENARIO, name, params, requested_by=requested_by)
+    return create_run(
+        RunKind.SCENARIO, name, params, requested_by=requested_by, enterprise_id=enterprise_id
+    )
 
 
 def replay_run(
@@ -110,6 +125,7 @@ def replay_run(
     limit: int | None = None,
     original_times: bool = False,
     requested_by: str = "",
+    enterprise_id: int | None = None,
 ) -> Run:
     """A queued replay run. speed 0 = as fast as possible (timestamps keep their spacing and
     end now); speed N = N times faster than it happened, in real time."""
@@ -122,7 +138,9 @@ def replay_run(
     if limit is not None and limit <= 0:
         raise ValueError("limit must be positive")
     params = {"speed": speed, "limit": limit, "original_times": original_times}
-    return create_run(RunKind.REPLAY, dataset, params, requested_by=requested_by)
+    return create_run(
+        RunKind.REPLAY, dataset, params, requested_by=requested_by, enterprise_id=enterprise_id
+    )
 
 
 def enqueue(run: Run) -> Run:

@@ -202,3 +202,27 @@ def test_a_running_run_can_be_cancelled(client_for) -> None:  # type: ignore[no-
     run.refresh_from_db()
     assert run.cancel_requested
     assert client_for("heidi").post(f"/sandbox/runs/{run.pk}/cancel/").status_code == 403
+
+
+def test_another_enterprises_runs_are_not_found(
+    client_for, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    form = {
+        "kind": "scenario",
+        "s-name": "crisis",
+        "s-minutes": "30",
+        "s-speed": "60",
+        "s-intensity": "1",
+    }
+    with django_capture_on_commit_callbacks(execute=False):
+        client_for("frank").post("/sandbox/runs/", form)
+    ours = Run.objects.get()
+    platform = runs.replay_run("ced", requested_by="command line")  # no enterprise: the platform's
+    mallory = client_for("mallory")  # owner of another enterprise: may drive the sandbox
+    page = mallory.get("/sandbox/runs/").content.decode()
+    assert f'id="run-{ours.pk}"' not in page and f'id="run-{platform.pk}"' in page
+    assert mallory.get(f"/sandbox/runs/{ours.pk}/progress/").status_code == 404
+    assert mallory.post(f"/sandbox/runs/{ours.pk}/cancel/").status_code == 404
+    ours.refresh_from_db()
+    assert not ours.cancel_requested
+    assert client_for("frank").get(f"/sandbox/runs/{ours.pk}/progress/").status_code == 200
