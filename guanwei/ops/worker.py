@@ -208,5 +208,8 @@ class GuanweiWorker(Worker):
                     time.sleep(self.interval)
         finally:
             close_old_connections()
-            self.mark_stopped()
+            try:
+                self.mark_stopped()
+            except DatabaseError:  # the database is gone too: the beat simply goes stale
+                log.exception("worker=%s could not record its stop", self.worker_id)
             log.info("worker=%s stopped tasks_done=%s", self.worker_id, self.tasks_done_count)
