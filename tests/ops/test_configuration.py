@@ -134,3 +134,17 @@ def test_configuration_errors_do_not_print_passwords(tmp_path: Path) -> None:
     for result, name in ((db, "DATABASE_URL"), (redis, "REDIS_URL")):
         assert result.returncode == 2 and name in result.stderr
         assert "hunter2" not in result.stderr
+
+
+def test_outside_production_the_secret_keys_are_generated_once_and_kept(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    assert start(tmp_path).returncode == 0
+    secrets_file = tmp_path / "var" / "secrets.env"
+    first = secrets_file.read_text()
+    assert secrets_file.stat().st_mode & 0o777 == 0o600  # readable by the owner only
+    values = dict(line.split("=", 1) for line in first.splitlines())
+    Fernet(values["GUANWEI_SECRET_KEYS"].encode())  # a usable key
+    assert len(values["GUANWEI_SECRET_KEY"]) >= 50
+    assert start(tmp_path).returncode == 0
+    assert secrets_file.read_text() == first  # the same keys next time: tokens stay readable
