@@ -222,3 +222,10 @@ def near_matches(text: str, left: list[str], right: list[str], n: int) -> bool:
     from guanwei.textkit.query import near
 
     return near(fold(text), left, right, n)
+
+
+@given(st.text(alphabet="abcXYZ019_", max_size=20))
+def test_ascii_alphanumeric_field_values_fold_to_lower_case(value: str) -> None:
+    # the matcher's shortcut for uids and ASCII screen names relies on this
+    if value.isascii() and value.isalnum():
+        assert fold(value) == value.lower()

@@ -204,15 +204,24 @@ class _Program:
         )
 
 
-def _direct_literals(node: Node) -> list[str] | None:
-    """The literals of a rule that is a plain OR of terms (a hit is a match), else None."""
-    if isinstance(node, Term):
-        return [node.text]
-    if isinstance(node, Or) and all(isinstance(c, Term) for c in node.children):
-        return [c.text for c in node.children if isinstance(c, Term)]
-    return None
+def _is_atom(node: Node) -> bool:
+    return isinstance(node, Term | Regex | Field)
 
 
+def _direct_keys(prog: _Program, node: Node) -> frozenset[TriggerKey] | None:
+    """For a rule that is an OR of terms, regexes and fields, the keys any of which is a match."""
+    atoms = node.children if isinstance(node, Or) else (node,)
+    if not all(_is_atom(a) for a in atoms):
+        return None
+    keys: set[TriggerKey] = set()
+    for atom in atoms:
+        need = prog.need(atom)
+        assert need is not None
+        keys.update(need[1])
+    return frozenset(keys)
+
+
+_Dispatch: TypeAlias = tuple[tuple[int, ...], tuple[int, ...]]
 _Predicate: TypeAlias = Callable[[set[int], str, str, str, frozenset[str], frozenset[str]], bool]
 
 
@@ -245,17 +254,17 @@ class Matcher(Generic[K]):
     def _build(self, frequency: Callable[[str], float]) -> None:
         prog = _Program(frequency)
         sources: list[str] = []
-        direct: dict[int, list[int]] = {}
+        direct: dict[TriggerKey, list[int]] = {}
         trigger: dict[TriggerKey, list[int]] = {}
         self._always: tuple[int, ...] = ()
         always: list[int] = []
         self.plan_counts = {"direct": 0, "triggered": 0, "always": 0}
         for r, tree in enumerate(self.trees):
             sources.append(prog.expr(tree)[1])
-            literals = _direct_literals(tree)
-            if literals is not None:
-                for lit in literals:
-                    direct.setdefault(prog.literal(lit), []).append(r)
+            keys = _direct_keys(prog, tree)
+            if keys is not None:
+                for key in keys:
+                    direct.setdefault(key, []).append(r)
                 self.plan_counts["direct"] += 1
                 continue
             need = prog.need(tree)
@@ -277,37 +286,41 @@ class Matcher(Generic[K]):
             automaton.make_automaton()
             self._automaton = automaton
         size = len(prog.literals)
-        # Per literal id: the rules it matches outright, and the rules whose program it triggers.
+        # Per trigger key: the rules it matches outright, and the rules whose program it triggers.
         self._direct: list[tuple[int, ...]] = [tuple(direct.get(k, ())) for k in range(size)]
         self._trigger: list[tuple[int, ...]] = [tuple(trigger.get(k, ())) for k in range(size)]
-        self._author_cache: dict[str, tuple[str, tuple[int, ...]]] = {}
-        self._account_cache: dict[str, tuple[str, tuple[int, ...]]] = {}
-        self._region_cache: dict[str, tuple[frozenset[str], tuple[int, ...]]] = {}
-        self._verified_cache: dict[int | None, tuple[frozenset[str], tuple[int, ...]]] = {}
-        self._field_trigger: dict[str, dict[str, tuple[int, ...]]] = {}
-        regex_trigger: dict[int, tuple[int, ...]] = {}
-        for key, rules in trigger.items():
-            if isinstance(key, tuple):
-                if key[0] == "re":
-                    assert isinstance(key[1], int)
-                    regex_trigger[key[1]] = tuple(rules)
-                else:
-                    assert isinstance(key[1], str)
-                    self._field_trigger.setdefault(key[0], {})[key[1]] = tuple(rules)
+        self._field_rules: dict[str, dict[str, _Dispatch]] = {}
+        regex_rules: dict[int, _Dispatch] = {}
+        for key in set(direct) | set(trigger):
+            if not isinstance(key, tuple):
+                continue
+            dispatch = (tuple(direct.get(key, ())), tuple(trigger.get(key, ())))
+            if key[0] == "re":
+                assert isinstance(key[1], int)
+                regex_rules[key[1]] = dispatch
+            else:
+                assert isinstance(key[1], str)
+                self._field_rules.setdefault(key[0], {})[key[1]] = dispatch
+        self._author_cache: dict[str, tuple[str, tuple[int, ...], tuple[int, ...]]] = {}
+        self._account_cache: dict[str, tuple[str, tuple[int, ...], tuple[int, ...]]] = {}
+        self._region_cache: dict[str, tuple[frozenset[str], tuple[int, ...], tuple[int, ...]]] = {}
+        self._verified_cache: dict[
+            int | None, tuple[frozenset[str], tuple[int, ...], tuple[int, ...]]
+        ] = {}
 
         regexes = [compile_regex(p).search for p in prog.regexes]
-        # The regexes that trigger rules are scanned together by one RE2 set.
+        # The regexes that match or trigger rules are scanned together by one RE2 set.
         self._regex_set: re2.Set | None = None
-        self._regex_set_rules: list[tuple[int, ...]] = []
-        if regex_trigger:
+        self._regex_set_rules: list[_Dispatch] = []
+        if regex_rules:
             options = re2.Options()
             options.case_sensitive = False
             options.log_errors = False
             regex_set = re2.Set.SearchSet(options)
             patterns = list(prog.regexes)
-            for rid, triggered in regex_trigger.items():
+            for rid, dispatch in sorted(regex_rules.items()):
                 regex_set.Add(patterns[rid])
-                self._regex_set_rules.append(triggered)
+                self._regex_set_rules.append(dispatch)
             regex_set.Compile()
             self._regex_set = regex_set
 
@@ -338,41 +351,56 @@ class Matcher(Generic[K]):
         return self._match_many([text], [post])[0]
 
     # Per post, each field is looked up once in a cache keyed by its raw value that holds the
-    # folded value and the rules it triggers: authors, accounts and regions repeat a lot.
-    def _author(self, value: str) -> tuple[str, tuple[int, ...]]:
+    # folded value and the rules it matches and triggers: authors, accounts and regions repeat.
+    def _author(self, value: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
         return self._field_info(self._author_cache, "author", value)
 
-    def _account(self, value: str) -> tuple[str, tuple[int, ...]]:
+    def _account(self, value: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
         return self._field_info(self._account_cache, "account", value)
 
     def _field_info(
-        self, cache: dict[str, tuple[str, tuple[int, ...]]], name: str, value: str
-    ) -> tuple[str, tuple[int, ...]]:
+        self,
+        cache: dict[str, tuple[str, tuple[int, ...], tuple[int, ...]]],
+        name: str,
+        value: str,
+    ) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
         if len(cache) > 100_000:
             cache.clear()
-        folded = fold(value)
-        info = (folded, self._field_trigger.get(name, {}).get(folded, ()))
+        # uids and ASCII names: folding is just lower-casing (saves most of the cost of a miss)
+        folded = value.lower() if value.isascii() and value.isalnum() else fold(value)
+        dispatch = self._field_rules.get(name, {}).get(folded, ((), ()))
+        info = (folded, *dispatch)
         cache[value] = info
         return info
 
-    def _region(self, value: str) -> tuple[frozenset[str], tuple[int, ...]]:
+    def _merged(self, name: str, values: Iterable[str]) -> _Dispatch:
+        table = self._field_rules.get(name, {})
+        direct: set[int] = set()
+        triggered: set[int] = set()
+        for value in values:
+            if value in table:
+                direct.update(table[value][0])
+                triggered.update(table[value][1])
+        return tuple(sorted(direct)), tuple(sorted(triggered))
+
+    def _region(self, value: str) -> tuple[frozenset[str], tuple[int, ...], tuple[int, ...]]:
         """A region matches as a whole ("北京 朝阳区") or by any of its words ("北京")."""
         cache = self._region_cache
         if len(cache) > 100_000:
             cache.clear()
         region = fold(value)
         regions = frozenset({region, *region.split(" ")}) if region else frozenset()
-        by_region = self._field_trigger.get("region", {})
-        triggered = tuple(sorted({r for token in regions for r in by_region.get(token, ())}))
-        cache[value] = (regions, triggered)
-        return regions, triggered
+        info = (regions, *self._merged("region", regions))
+        cache[value] = info
+        return info
 
-    def _verified(self, verified_type: int | None) -> tuple[frozenset[str], tuple[int, ...]]:
+    def _verified(
+        self, verified_type: int | None
+    ) -> tuple[frozenset[str], tuple[int, ...], tuple[int, ...]]:
         classes = verified_classes(verified_type)
-        by_class = self._field_trigger.get("verified", {})
-        triggered = tuple(sorted({r for cls in classes for r in by_class.get(cls, ())}))
-        self._verified_cache[verified_type] = (classes, triggered)
-        return classes, triggered
+        info = (classes, *self._merged("verified", classes))
+        self._verified_cache[verified_type] = info
+        return info
 
     def _match_many(self, texts: Sequence[str], posts: Sequence[Post]) -> list[list[K]]:
         # The hot loop of monitoring. Everything is hoisted into locals, and the per-hit work
@@ -390,9 +418,10 @@ class Matcher(Generic[K]):
         region_cache, verified_cache = self._region_cache, self._verified_cache
         regex_match = self._regex_set.Match if self._regex_set is not None else None
         regex_rules = self._regex_set_rules
-        no_field: tuple[str, tuple[int, ...]] = ("", ())
-        no_region: tuple[frozenset[str], tuple[int, ...]] = (frozenset(), ())
-        no_verified: tuple[frozenset[str], tuple[int, ...]] = (_UNVERIFIED, ())
+        a: str = ""
+        ac: str = ""
+        rg: frozenset[str] = frozenset()
+        vc: frozenset[str] = _UNVERIFIED
         empty: set[int] = set()
         second = _SECOND
         chain = itertools.chain.from_iterable
@@ -410,39 +439,41 @@ class Matcher(Generic[K]):
                 matched, candidates = set(), set()
             if always:
                 candidates.update(always)
-            a, a_rules = (
-                (author_cache.get(post.author) or self._author(post.author))
-                if uses_author
-                else no_field
-            )
-            ac, ac_rules = (
-                (account_cache.get(post.account) or self._account(post.account))
-                if uses_account
-                else no_field
-            )
-            rg, rg_rules = (
-                (region_cache.get(post.region) or self._region(post.region))
-                if uses_region
-                else no_region
-            )
-            vc, vc_rules = (
-                (verified_cache.get(post.verified_type) or self._verified(post.verified_type))
-                if uses_verified
-                else no_verified
-            )
-            if a_rules:
-                candidates.update(a_rules)
-            if ac_rules:
-                candidates.update(ac_rules)
-            if rg_rules:
-                candidates.update(rg_rules)
-            if vc_rules:
-                candidates.update(vc_rules)
+            if uses_author:
+                a, d, c = author_cache.get(post.author) or self._author(post.author)
+                if d:
+                    matched.update(d)
+                if c:
+                    candidates.update(c)
+            if uses_account:
+                ac, d, c = account_cache.get(post.account) or self._account(post.account)
+                if d:
+                    matched.update(d)
+                if c:
+                    candidates.update(c)
+            if uses_region:
+                rg, d, c = region_cache.get(post.region) or self._region(post.region)
+                if d:
+                    matched.update(d)
+                if c:
+                    candidates.update(c)
+            if uses_verified:
+                vc, d, c = verified_cache.get(post.verified_type) or self._verified(
+                    post.verified_type
+                )
+                if d:
+                    matched.update(d)
+                if c:
+                    candidates.update(c)
             if regex_match is not None:
                 hits = regex_match(text)
                 if hits:
                     for i in hits:
-                        candidates.update(regex_rules[i])
+                        d, c = regex_rules[i]
+                        if d:
+                            matched.update(d)
+                        if c:
+                            candidates.update(c)
             if candidates:
                 if matched:
                     candidates -= matched
