@@ -6,8 +6,9 @@ of literals found, the folded text and the post's fields) and is evaluated only 
 *trigger keys* was seen: a literal, a field value (looked up in a dict) or a regex (one RE2 set
 scan for all of them). A rule's trigger keys are a set that every matching post must hit — for
 ``a AND b`` the rarer of the two, for ``a OR b`` both — so common words in AND rules cost nothing.
-Rules that are a plain OR of terms match directly on a hit, without a program. Only rules that
-can match without any literal, field or regex (``NOT 广告``) are evaluated on every post.
+Rules that are a plain OR of terms, regexes and fields match directly on a hit, without a
+program. Only rules that can match without any literal, field or regex (``NOT 广告``) are
+evaluated on every post.
 """
 
 from __future__ import annotations
