@@ -66,8 +66,9 @@ CITIES = (
 )  # fmt: skip
 
 # Real brands and products that appear in the data sets → the demo enterprise's names. Only
-# names that are unambiguous (no 苹果/小米: they are also fruit and grain).
-_REAL_COMPANIES = ("蒙牛乳业", "伊利集团", "伊利股份", "光明乳业", "三元食品", "君乐宝", "飞鹤", "蒙牛", "伊利", "三鹿", "雀巢", "光明", "三元")  # fmt: skip
+# names that are unambiguous: not 苹果/小米 (fruit, grain), 光明 (bright) or 三元 (three yuan)
+# on their own.
+_REAL_COMPANIES = ("蒙牛乳业", "伊利集团", "伊利股份", "光明乳业", "三元食品", "君乐宝", "飞鹤", "蒙牛", "伊利", "三鹿", "雀巢")  # fmt: skip
 _REAL_PRODUCTS = ("特仑苏", "安慕希", "金典", "纯甄", "优酸乳", "酸酸乳", "QQ星", "舒化奶", "莫斯利安", "真果粒", "未来星")  # fmt: skip
 _HANDLE = re.compile(r"@[\w\-\u4e00-\u9fff]{1,30}")
 _URL = re.compile(r"https?://\S+")

@@ -68,6 +68,9 @@ def test_real_texts_get_brand_names_substituted_and_handles_removed() -> None:
     text = clean_real_text("@某某 今天喝了蒙牛特仑苏，伊利也不错//@别人:转发 http://t.cn/abc")
     assert "蒙牛" not in text and "伊利" not in text and "特仑苏" not in text
     assert "示例乳业" in text and "@某某" not in text and "//@" not in text and "http" not in text
+    # words that are also ordinary words stay
+    assert clean_real_text("光明的未来，三元钱一瓶") == "光明的未来，三元钱一瓶"
+    assert "示例乳业" in clean_real_text("光明乳业的牛奶")
 
 
 @pytest.mark.needs_data
