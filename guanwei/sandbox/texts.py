@@ -264,8 +264,34 @@ class TextSource:
                 pattern = pattern.replace("{at} ", "")
         else:
             pattern = rng.choice(templates()[kind])
+            if kind in _PERSONAL:
+                # People do not copy a line verbatim: an interjection, an emoticon, a "哈哈".
+                if rng.random() < 0.25:
+                    pattern = rng.choice(_OPENERS) + pattern
+                if rng.random() < 0.45:
+                    pattern = pattern.rstrip("。") + rng.choice(_CLOSERS)
         return _fill(pattern, values)
 
+
+# Kinds ordinary people write (bots, official posts and plain "转发微博" stay as they are).
+_PERSONAL = frozenset(
+    {"praise", "question", "complaint", "crisis_angry", "crisis_fear", "crisis_calm", "rumour",
+     "lottery", "launch_hype", "chatter", "dm_question", "dm_complaint", "reply"}
+)  # fmt: skip
+_OPENERS = ("说真的，", "哎，", "啊啊啊", "emmm ", "讲真，", "救命，", "有一说一，", "")
+_CLOSERS = (
+    "[哈哈]",
+    "[doge]",
+    "[允悲]",
+    "[泪]",
+    "[吃瓜]",
+    "！！",
+    "。。。",
+    "~",
+    " 哈哈哈",
+    "（小声）",
+    "[怒]",
+)
 
 _SLOT = re.compile(r"\{(\w+)\}")
 

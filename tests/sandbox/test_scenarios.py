@@ -352,3 +352,11 @@ def test_a_live_lottery_can_post_the_lottery_itself_and_netizens_enter_it() -> N
     assert (
         entries.filter(user__is_bot=True).exists() and entries.filter(user__is_bot=False).exists()
     )
+
+
+def test_ordinary_people_rarely_write_the_exact_same_line() -> None:
+    texts = templates_only(seed=5)
+    complaints = [texts.text("complaint", at="示例乳业客服") for _ in range(300)]
+    assert len(set(complaints)) > 0.8 * len(complaints)
+    bots = [texts.text("bot_lottery", friends=["小王"]) for _ in range(100)]
+    assert len(set(bots)) <= len(templates()["bot_lottery"])  # bots do copy verbatim
