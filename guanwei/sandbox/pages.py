@@ -33,7 +33,7 @@ from .scenarios import SCENARIOS
 PAGE_SIZE = 20
 _MENTION = re.compile(r"@([\w\-\u4e00-\u9fff]{1,30})")
 _TOPIC = re.compile(r"#([^#\s]{1,40})#")
-_LINK = re.compile(r"(https?://[\w\-./?=&%#:~+]+)")
+_LINK = re.compile(r"(https?://[\w\-./?=&%#:;~+]+)")
 
 
 def render_text(text: str) -> SafeString:
