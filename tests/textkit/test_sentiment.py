@@ -141,6 +141,6 @@ def test_shipped_model_scores_on_the_usual_eval_split() -> None:
     path = Path(root) / "smp2020_ewect" / "usual_eval.jsonl.gz"
     texts, labels = sentiment._read_labelled([path])
     result = sentiment.evaluate(texts, labels)
-    # the figures in MODEL_CARD.md (0.839 / 0.679); a retrained model must not fall far below
+    # the figures in MODEL_CARD.md (0.838 / 0.678); a retrained model must not fall far below
     assert result["acc3"] >= 0.82
     assert result["macro_f1_6"] >= 0.66
