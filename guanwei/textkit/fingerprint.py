@@ -30,6 +30,7 @@ from guanwei.textkit.normalize import fold
 
 __all__ = [
     "BANDS",
+    "MAX_VOICE_CHARS",
     "MIN_SHINGLED_CHARS",
     "ROWS",
     "SAME_VOICE_AGREEMENT",
@@ -46,6 +47,9 @@ BANDS = 32
 ROWS = 2
 SAME_VOICE_AGREEMENT = 0.5
 MIN_SHINGLED_CHARS = 8
+MAX_VOICE_CHARS = 20_000  # a longer post's voice is its first 20,000 letters and digits
+_MAX_INPUT_CHARS = 200_000
+_CHUNK_BIGRAMS = 1 << 16
 
 _CHAIN_SPLIT = re.compile(r"//\s?@[^:/]{1,30}:")
 # Text Weibo clients put into a repost or share by default (after folding: simplified, lower case).
@@ -69,13 +73,13 @@ def _strip(segment: str) -> str:
 
 def voice_text(text: str) -> str:
     """The part of a post that decides its voice (see the module docstring)."""
-    folded = fold(text, keep_urls=False)
+    folded = fold(text[:_MAX_INPUT_CHARS], keep_urls=False)
     if "//" not in folded:
-        return _strip(folded)
+        return _strip(folded)[:MAX_VOICE_CHARS]
     for segment in _CHAIN_SPLIT.split(folded):
         own = _strip(segment)
         if own:
-            return own
+            return own[:MAX_VOICE_CHARS]
     return ""
 
 
@@ -94,12 +98,17 @@ def _signature_matrix(voices: Sequence[str]) -> npt.NDArray[np.uint32]:
     # doc is sorted; reduce each text's run of bigrams.
     starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
     owners = doc[starts]
-    chunk = 1 << 16  # bigrams per step, to bound the temporary (chunk × SIGNATURE_SIZE) matrix
-    for lo in range(0, starts.size, max(1, chunk // 32)):
-        hi = min(starts.size, lo + max(1, chunk // 32))
-        a, b = starts[lo], (starts[hi] if hi < starts.size else keys.size)
+    # Texts are taken in runs of about _CHUNK_BIGRAMS bigrams, to bound the temporary
+    # (bigrams × SIGNATURE_SIZE) matrix; voice texts are at most MAX_VOICE_CHARS long.
+    bounds = np.r_[starts, keys.size]
+    lo = 0
+    while lo < starts.size:
+        hi = int(np.searchsorted(bounds, bounds[lo] + _CHUNK_BIGRAMS, side="right")) - 1
+        hi = min(max(hi, lo + 1), starts.size)
+        a, b = int(bounds[lo]), int(bounds[hi])
         h = ((base[a:b, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)).astype(np.uint32)
         sig[owners[lo:hi]] = np.minimum.reduceat(h, starts[lo:hi] - a, axis=0)
+        lo = hi
     return sig
 
 

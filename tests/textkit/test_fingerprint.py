@@ -12,6 +12,7 @@ import pytest
 
 from guanwei.textkit.fingerprint import (
     _components,
+    _signature_matrix,
     fingerprint,
     group_voices,
     hamming,
@@ -121,12 +122,23 @@ def test_many_distinct_texts_stay_distinct_and_their_copies_join_them() -> None:
         "mixed 中文 English русский العربية 日本語 😀🔥",
         "差" * 100_000,
         "這個產品真的很好用，" * 10_000,
+        "长" * 3_000_000,  # beyond the voice-length cap
     ],
 )
 def test_bad_input_gets_a_defined_fingerprint_and_voice(text: str) -> None:
     (fp,) = fingerprint([text])
     assert 0 <= fp < 2**64
     assert group_voices([text, text]) == [0, 0]
+
+
+def test_a_signature_does_not_depend_on_the_rest_of_the_batch() -> None:
+    rng = random.Random(3)
+    alphabet = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    # about 150,000 bigrams in all, so the batch is processed in several runs
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 9000))) for _ in range(30)]
+    together = _signature_matrix(texts)
+    for i in (0, 7, 29):
+        assert (together[i] == _signature_matrix([texts[i]])[0]).all()
 
 
 def test_components_join_chains_and_keep_the_rest_apart() -> None:

@@ -81,6 +81,7 @@ def test_empty_and_punctuation_only_texts_are_neutral() -> None:
         "mixed 中文 English русский العربية 日本語のテキスト 😀🔥",
         "差" * 100_000,  # 100 KB of one character
         "這個產品真的很好用" * 12_000,
+        "长" * 3_000_000,
         "\u202e\u2066反转\u2069",
     ],
 )
