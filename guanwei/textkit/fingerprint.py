@@ -58,10 +58,12 @@ _BOILERPLATE = re.compile(r"转发微博|转载微博|repost|分享图片|分享
 _MENTION = re.compile(r"(?<![a-z0-9_.])@[\w\-]{1,30}")
 _NOT_WORD = re.compile(r"[\W_]+")
 
-# Multiply-shift hash family: h_k(x) = (a_k · x + b_k) >> 32 over 64-bit words, a_k odd.
-_rng = np.random.default_rng(20240501)
-_A = (_rng.integers(0, 2**63, size=SIGNATURE_SIZE, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
-_B = _rng.integers(0, 2**63, size=SIGNATURE_SIZE, dtype=np.uint64)
+# Multiply-shift hash family: h_k(x) = (a_k · x + b_k) >> 32 over 64-bit words, a_k odd.  The
+# constants come from splitmix64 of fixed seeds (not from numpy's Generator, whose streams may
+# change between numpy versions): stored fingerprints must keep their meaning.
+_K = np.arange(SIGNATURE_SIZE, dtype=np.uint64)
+_A = mix64(_K, 101) | np.uint64(1)
+_B = mix64(_K, 202)
 _EMPTY = np.uint32(0xFFFFFFFF)
 
 
