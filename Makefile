@@ -36,8 +36,20 @@ browser-deps:
 test: install browser-deps test-sqlite test-postgres
 
 # pytest exits 5 when a selection (PYTEST_ARGS="-k …") collects nothing: not a failure.
+# Browser tests (marked `browser`) run after the rest, one pytest process per file: Playwright's
+# sync API cannot start twice in one process, and two files may each hold a session-scoped
+# browser fixture. With PYTEST_ARGS (a developer's selection) everything runs in one go.
+SQLITE_ENV := GUANWEI_ENV=test DATABASE_URL=sqlite:///$(CURDIR)/var/test.db
 test-sqlite: install
-	GUANWEI_ENV=test DATABASE_URL=sqlite:///$(CURDIR)/var/test.db $(PYTEST) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(SQLITE_ENV) $(PYTEST) -m "not browser" || [ $$? -eq 5 ]
+	@for f in $$(grep -rl --include='test_*.py' 'mark.browser' tests | sort); do \
+	  echo "== browser tests in $$f"; \
+	  $(SQLITE_ENV) $(BIN)/pytest -q --timeout=600 -m browser $$f || [ $$? -eq 5 ] || exit 1; \
+	done
+else
+	$(SQLITE_ENV) $(PYTEST) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+endif
 
 # Runs again on PostgreSQL when one answers at 127.0.0.1:5432 (skipped, with a note, otherwise).
 # The server is probed through its `postgres` database; pytest-django creates test_<name>_gwN.
