@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
@@ -121,8 +122,10 @@ def test_healthz_check_db_ignores_the_worker_for_load_balancers() -> None:
     assert response.status_code == 200 and response.json()["worker"]["fresh"] is False
 
 
-def test_status_page_speaks_english_when_asked(client_for) -> None:  # type: ignore[no-untyped-def]
-    page = client_for("bob").get("/ops/status", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+def test_status_page_speaks_english_when_switched(client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("bob")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get("/ops/status").content.decode()
     assert "No worker is running: no heartbeat for 120 seconds." in page
     assert "Periodic jobs" in page and "定时任务" not in page
 
