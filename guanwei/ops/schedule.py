@@ -43,6 +43,15 @@ JOBS: list[PeriodicJob] = [
         task="guanwei.matrix.tasks.check_tokens",
         description="Mark accounts whose tokens expire soon (or have expired) and notify admins.",
     ),
+    PeriodicJob(
+        name="matrix.refresh_accounts",
+        # 2 read calls per account per run (users/show + get_token_info) = 4/h per account,
+        # against Weibo's ~150 calls per user per hour: cheap.
+        interval=timedelta(minutes=30),
+        task="guanwei.matrix.tasks.refresh_accounts",
+        description="Refresh followers, name, verification and token expiry from the platform; "
+        "a dead token or an unreachable platform sets health (one notification).",
+    ),
 ]
 
 
