@@ -389,7 +389,9 @@ def complete_connect(
             )
         assert account is not None
         account.screen_name = str(getattr(remote, "screen_name", "") or uid)[:100]
-        account.verified_type = int(getattr(remote, "verified_type", -1) or -1)
+        verified_type = getattr(remote, "verified_type", None)
+        # 0 is a real value (orange/yellow V); only a missing one means ordinary (-1).
+        account.verified_type = -1 if verified_type is None else int(verified_type)
         account.followers_count = max(0, int(getattr(remote, "followers_count", 0) or 0))
         account.token = grant.access_token
         account.refresh_token = getattr(grant, "refresh_token", None) or ""
