@@ -4,6 +4,7 @@ name the endpoint but never a token, secret or query string."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -339,6 +340,98 @@ class HttpClient:
             return
         reset_in = seconds_until_reset(response.headers.get("X-RateLimit-Reset"))
         self.limiter.observe(self.account, groups[-1:], remaining_n, reset_in)
+
+
+class HttpConnector:
+    """What every HTTP connector shares: who it speaks for, its :class:`HttpClient` (keyed for
+    the rate limiter by account), the bearer token check and the JSON decoding. Subclasses add
+    the platform's paths, parsing and error mapping."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        base_url: str,
+        app_key: str,
+        app_secret: str,
+        access_token: str | None,
+        uid: str | None,
+        error_mapper: ErrorMapper,
+        rates: Mapping[str, Rate],
+        limiter: RateLimiter | None,
+        timeout_s: float,
+        connect_timeout_s: float,
+        retries: int,
+        backoff_s: float,
+        max_wait_s: float,
+        transport: httpx.BaseTransport | None,
+        sleep: Callable[[float], None] | None,
+    ) -> None:
+        self.kind = kind
+        self.base_url = base_url.rstrip("/")
+        self.app_key = app_key
+        self._app_secret = app_secret
+        self._access_token = access_token
+        self.uid = uid
+        self._sleep = sleep or time.sleep
+        self._http = HttpClient(
+            account=self._account_key(),
+            error_mapper=error_mapper,
+            rates=rates,
+            limiter=limiter,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            retries=retries,
+            backoff_s=backoff_s,
+            max_wait_s=max_wait_s,
+            transport=transport,
+            sleep=self._sleep,
+        )
+
+    def _rate_scope(self) -> str:
+        """Whose limits the buckets count against, besides the account (see subclasses)."""
+        return self.base_url
+
+    def _account_key(self) -> str:
+        who = self.uid or (
+            hashlib.sha256(self._access_token.encode()).hexdigest()[:12]
+            if self._access_token
+            else "app"
+        )
+        return f"{self.kind}:{self._rate_scope()}:{who}"
+
+    def _adopt_token(self, token: str, uid: str | None) -> None:
+        """After a code exchange: speak for the new account, and draw from its buckets."""
+        self._access_token = token
+        self.uid = uid
+        self._http.account = self._account_key()
+
+    def _token(self, endpoint: str) -> str:
+        if not self._access_token:
+            raise PlatformError(
+                "auth_invalid",
+                "no access token for this account",
+                code="no_token",
+                endpoint=endpoint,
+            )
+        return self._access_token
+
+    @staticmethod
+    def _json(response: httpx.Response, endpoint: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise PlatformError(
+                "unavailable",
+                "answer is not JSON",
+                code="not_json",
+                http_status=response.status_code,
+                endpoint=endpoint,
+                permanent=False,
+            ) from None
+
+    def close(self) -> None:
+        self._http.close()
 
 
 def seconds_until_reset(value: str | None, now: datetime | None = None) -> float | None:

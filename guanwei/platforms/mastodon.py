@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from .base import (
     TokenInfo,
     image_mime,
 )
-from .http import HttpClient, Rate, RateLimiter, parse_retry_after, seconds_until_reset
+from .http import HttpConnector, Rate, RateLimiter, parse_retry_after, seconds_until_reset
 
 log = logging.getLogger("guanwei.platforms.mastodon")
 
@@ -180,7 +179,7 @@ def mastodon_capabilities(max_characters: int = 500) -> Capabilities:
     )
 
 
-class MastodonConnector:
+class MastodonConnector(HttpConnector):
     """One Mastodon account (``uid`` = account id) on one instance."""
 
     def __init__(
@@ -208,21 +207,13 @@ class MastodonConnector:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.kind = kind
-        self.base_url = base_url.rstrip("/")
-        self.app_key = app_key
-        self._app_secret = app_secret
-        self._access_token = access_token
-        self.uid = uid
-        self.scopes = scopes
-        self.visibility = visibility
-        self.media_poll_attempts = media_poll_attempts
-        self.media_poll_interval_s = media_poll_interval_s
-        self.page_size = page_size
-        self.capabilities = mastodon_capabilities(max_characters)
-        self._sleep = sleep or time.sleep
-        self._http = HttpClient(
-            account=self._account_key(),
+        super().__init__(
+            kind=kind,
+            base_url=base_url,
+            app_key=app_key,
+            app_secret=app_secret,
+            access_token=access_token,
+            uid=uid,
             error_mapper=map_mastodon_error,
             rates=DEFAULT_RATES if rates is None else rates,
             limiter=limiter,
@@ -232,22 +223,17 @@ class MastodonConnector:
             backoff_s=backoff_s,
             max_wait_s=max_wait_s,
             transport=transport,
-            sleep=self._sleep,
+            sleep=sleep,
         )
+        self.scopes = scopes
+        self.visibility = visibility
+        self.media_poll_attempts = media_poll_attempts
+        self.media_poll_interval_s = media_poll_interval_s
+        self.page_size = page_size
+        self.capabilities = mastodon_capabilities(max_characters)
 
     def __repr__(self) -> str:
         return f"<MastodonConnector {self.base_url} uid={self.uid}>"
-
-    def _account_key(self) -> str:
-        who = self.uid or (
-            hashlib.sha256(self._access_token.encode()).hexdigest()[:12]
-            if self._access_token
-            else "app"
-        )
-        return f"{self.kind}:{self.base_url}:{who}"
-
-    def close(self) -> None:
-        self._http.close()
 
     # ---------------------------------------------------------------- plumbing
 
@@ -267,14 +253,7 @@ class MastodonConnector:
     ) -> httpx.Response:
         all_headers = dict(headers or {})
         if authed:
-            if not self._access_token:
-                raise PlatformError(
-                    "auth_invalid",
-                    "no access token for this account",
-                    code="no_token",
-                    endpoint=endpoint,
-                )
-            all_headers["Authorization"] = f"Bearer {self._access_token}"
+            all_headers["Authorization"] = f"Bearer {self._token(endpoint)}"
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         return self._http.request(
             method,
@@ -287,20 +266,6 @@ class MastodonConnector:
             groups=groups,
             idempotent=idempotent,
         )
-
-    @staticmethod
-    def _json(response: httpx.Response, endpoint: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise PlatformError(
-                "unavailable",
-                "answer is not JSON",
-                code="not_json",
-                http_status=response.status_code,
-                endpoint=endpoint,
-                permanent=False,
-            ) from None
 
     def _idempotency_key(self, caller_key: str) -> str:
         """Derived from the caller's key and this account, so the same Target retried within
@@ -399,8 +364,7 @@ class MastodonConnector:
         self._access_token = token
         self.uid = None
         uid = self.token_info().uid
-        self.uid = uid
-        self._http.account = self._account_key()
+        self._adopt_token(token, uid)
         expires = body.get("expires_in")
         return TokenGrant(
             access_token=token,

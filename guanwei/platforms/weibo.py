@@ -27,7 +27,7 @@ from .base import (
     image_mime,
     unsupported,
 )
-from .http import HttpClient, Rate, RateLimiter, parse_retry_after
+from .http import HttpConnector, Rate, RateLimiter, parse_retry_after
 
 log = logging.getLogger("guanwei.platforms.weibo")
 
@@ -382,7 +382,7 @@ def weibo_capabilities(
     )
 
 
-class WeiboConnector:
+class WeiboConnector(HttpConnector):
     """One Weibo account (or, without a token, just the app for the OAuth2 steps)."""
 
     def __init__(
@@ -415,14 +415,29 @@ class WeiboConnector:
     ) -> None:
         if level not in LEVEL_RATES:
             raise ValueError(f"unknown Weibo app level {level!r}; one of {sorted(LEVEL_RATES)}")
-        self.kind = kind
-        self.base_url = base_url.rstrip("/")
+        self._now = now or (lambda: datetime.now(UTC))
+        all_rates = dict(LEVEL_RATES[level])
+        all_rates["commercial"] = COMMERCIAL_RATE
+        super().__init__(
+            kind=kind,
+            base_url=base_url,
+            app_key=app_key,
+            app_secret=app_secret,
+            access_token=access_token,
+            uid=uid,
+            error_mapper=lambda r, ep: map_weibo_error(r, ep, self._now),
+            rates=all_rates if rates is None else dict(rates),
+            limiter=limiter,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            retries=retries,
+            backoff_s=backoff_s,
+            max_wait_s=max_wait_s,
+            transport=transport,
+            sleep=sleep,
+        )
         self.messages_base_url = (messages_base_url or self.base_url).rstrip("/")
         self.commercial_base_url = (commercial_base_url or self.base_url).rstrip("/")
-        self.app_key = app_key
-        self._app_secret = app_secret
-        self._access_token = access_token
-        self.uid = uid
         self.level = level
         self.commercial = commercial
         self.default_rip = default_rip
@@ -438,53 +453,15 @@ class WeiboConnector:
                 else self.base_url + "/status/{id}"
             )
         self.post_url_template = post_url_template
-        self._now = now or (lambda: datetime.now(UTC))
-        all_rates = dict(LEVEL_RATES[level])
-        all_rates["commercial"] = COMMERCIAL_RATE
-        if rates is not None:
-            all_rates = dict(rates)
-        extra: dict[str, Any] = {}
-        if sleep is not None:
-            extra["sleep"] = sleep
-        self._http = HttpClient(
-            account=self._account_key(),
-            error_mapper=lambda r, ep: map_weibo_error(r, ep, self._now),
-            rates=all_rates,
-            limiter=limiter,
-            timeout_s=timeout_s,
-            connect_timeout_s=connect_timeout_s,
-            retries=retries,
-            backoff_s=backoff_s,
-            max_wait_s=max_wait_s,
-            transport=transport,
-            **extra,
-        )
 
     def __repr__(self) -> str:
         return f"<WeiboConnector {self.kind} {self.base_url} uid={self.uid}>"
 
-    def _account_key(self) -> str:
-        who = self.uid or (
-            hashlib.sha256(self._access_token.encode()).hexdigest()[:12]
-            if self._access_token
-            else "app"
-        )
-        return f"{self.kind}:{self.base_url}:{self.app_key}:{who}"
-
-    def close(self) -> None:
-        self._http.close()
+    def _rate_scope(self) -> str:
+        # Weibo counts calls per user *per app* (PLATFORM_APIS §4.1): two apps, two buckets.
+        return f"{self.base_url}:{self.app_key}"
 
     # ---------------------------------------------------------------- plumbing
-
-    def _auth_headers(self, endpoint: str) -> dict[str, str]:
-        if not self._access_token:
-            raise PlatformError(
-                "auth_invalid",
-                "no access token for this account",
-                code="no_token",
-                endpoint=endpoint,
-            )
-        return {"Authorization": f"OAuth2 {self._access_token}"}
 
     def _call(
         self,
@@ -500,7 +477,7 @@ class WeiboConnector:
     ) -> Any:
         endpoint = path.removesuffix(".json")
         url = f"{base or self.base_url}/{path}"
-        headers = self._auth_headers(endpoint) if authed else None
+        headers = {"Authorization": f"OAuth2 {self._token(endpoint)}"} if authed else None
         response = self._http.request(
             method,
             url,
@@ -511,17 +488,7 @@ class WeiboConnector:
             headers=headers,
             groups=groups,
         )
-        try:
-            return response.json()
-        except ValueError:
-            raise PlatformError(
-                "unavailable",
-                "answer is not JSON",
-                code="not_json",
-                http_status=response.status_code,
-                endpoint=endpoint,
-                permanent=False,
-            ) from None
+        return self._json(response, endpoint)
 
     def _rip(self, rip: str) -> dict[str, str]:
         value = rip or self.default_rip
@@ -629,9 +596,7 @@ class WeiboConnector:
                 endpoint="oauth2/access_token",
             )
         uid = str(body.get("uid") or "")
-        self._access_token = token
-        self.uid = uid or self.uid
-        self._http.account = self._account_key()
+        self._adopt_token(token, uid or self.uid)
         return TokenGrant(
             access_token=token,
             expires_in_s=_as_int(body.get("expires_in")),
