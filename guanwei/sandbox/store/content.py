@@ -71,6 +71,38 @@ class _Pending:
         _bump(Status, "comments_count", self.comments)
 
 
+def _insert_with_mentions(
+    model: type[Status] | type[Comment],
+    items: Seq[Status | Comment],
+    kind: str,
+    pending: _Pending,
+    *,
+    notify: bool,
+) -> None:
+    """The end of a status or comment batch: insert the rows, link the accounts their texts
+    @-mention, apply the collected counters and (``notify``) push each mention."""
+    model.objects.bulk_create(items, batch_size=500)
+    mentions = _resolve_mentions([i.text for i in items])
+    through = model.mentioned.through
+    through.objects.bulk_create(
+        [
+            through(**{f"{kind}_id": i.pk, "sandboxuser_id": uid})
+            for i, uids in zip(items, mentions, strict=True)
+            for uid in uids
+        ],
+        batch_size=1000,
+    )
+    pending.apply()
+    if notify:
+        _notify_mentions(
+            [
+                (i.user_id, uids, kind, i.pk, i.text, i.created_at)
+                for i, uids in zip(items, mentions, strict=True)
+                if uids
+            ]
+        )
+
+
 @transaction.atomic
 def bulk_create_statuses(rows: Iterable[dict[str, Any]], *, notify: bool = False) -> list[Status]:
     """Statuses (originals and reposts) in one go. Row keys: `user`, `text`, and optionally
@@ -139,26 +171,7 @@ def bulk_create_statuses(rows: Iterable[dict[str, Any]], *, notify: bool = False
         )
         statuses.append(status)
         pending.user_statuses[status.user_id] += 1
-    Status.objects.bulk_create(statuses, batch_size=500)
-    mentions = _resolve_mentions([s.text for s in statuses])
-    through = Status.mentioned.through
-    through.objects.bulk_create(
-        [
-            through(status_id=s.pk, sandboxuser_id=uid)
-            for s, uids in zip(statuses, mentions, strict=True)
-            for uid in uids
-        ],
-        batch_size=1000,
-    )
-    pending.apply()
-    if notify:
-        _notify_mentions(
-            [
-                (s.user_id, uids, "status", s.pk, s.text, s.created_at)
-                for s, uids in zip(statuses, mentions, strict=True)
-                if uids
-            ]
-        )
+    _insert_with_mentions(Status, statuses, "status", pending, notify=notify)
     return statuses
 
 
@@ -286,26 +299,7 @@ def bulk_create_comments(rows: Iterable[dict[str, Any]], *, notify: bool = False
         )
         comments.append(c)
         pending.comments[c.status_id] += 1
-    Comment.objects.bulk_create(comments, batch_size=500)
-    mentions = _resolve_mentions([c.text for c in comments])
-    through = Comment.mentioned.through
-    through.objects.bulk_create(
-        [
-            through(comment_id=c.pk, sandboxuser_id=uid)
-            for c, uids in zip(comments, mentions, strict=True)
-            for uid in uids
-        ],
-        batch_size=1000,
-    )
-    pending.apply()
-    if notify:
-        _notify_mentions(
-            [
-                (c.user_id, uids, "comment", c.pk, c.text, c.created_at)
-                for c, uids in zip(comments, mentions, strict=True)
-                if uids
-            ]
-        )
+    _insert_with_mentions(Comment, comments, "comment", pending, notify=notify)
     return comments
 
 
