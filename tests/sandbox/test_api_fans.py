@@ -315,7 +315,9 @@ def test_operator_enables_developer_mode_on_the_page(client_for, receiver):
 def test_fans_page_needs_a_sandbox_operator(client_for, settings):
     settings.DEBUG = False
     assert client_for("heidi").get("/sandbox/fans/").status_code == 403
-    assert client_for("frank").get("/sandbox/fans/").status_code == 200
+    page = client_for("frank").get("/sandbox/fans/")
+    assert page.status_code == 200
+    assert 'name="callback_url"' in page.content.decode()  # the form's fields are on the page
 
 
 def test_bulk_dms_open_reply_windows_and_push_only_when_asked(
