@@ -59,40 +59,37 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 
 @member_required(MANAGE)
 def connection_new(request: HttpRequest) -> HttpResponse:
-    member = request.member
-    instance = Connection(enterprise=member.enterprise)
-    form = ConnectionForm(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        data = {k: form.cleaned_data[k] for k in ConnectionForm.Meta.fields}
-        try:
-            connection = actions.create_connection(
-                member, app_secret=form.cleaned_data["new_secret"], request=request, **data
-            )
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("已添加平台连接“%(name)s”。") % {"name": connection.name})
-            return redirect("matrix:connections")
-    return render(request, "matrix/connection_form.html", {"form": form, "connection": None})
+    return _connection_form(request, None)
 
 
 @member_required(MANAGE)
 def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _connection_form(request, get_for(request.member, Connection, pk, MANAGE))
+
+
+def _connection_form(request: HttpRequest, connection: Connection | None) -> HttpResponse:
+    """Add (``connection`` None) or edit a connection with one form and one error path."""
     member = request.member
-    connection = get_for(member, Connection, pk, MANAGE)
-    form = ConnectionForm(request.POST or None, instance=connection)
+    instance = connection or Connection(enterprise=member.enterprise)
+    form = ConnectionForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         data = {k: form.cleaned_data[k] for k in ConnectionForm.Meta.fields}
+        secret = form.cleaned_data["new_secret"]
         try:
-            # the form wrote the cleaned values onto the instance; re-read to diff them
-            fresh = get_for(member, Connection, pk, MANAGE)
-            actions.update_connection(
-                member, fresh, new_secret=form.cleaned_data["new_secret"], request=request, **data
-            )
+            if connection is None:
+                saved = actions.create_connection(
+                    member, app_secret=secret, request=request, **data
+                )
+                done = _("已添加平台连接“%(name)s”。")
+            else:
+                # the form wrote the cleaned values onto the instance; re-read to diff them
+                saved = get_for(member, Connection, connection.pk, MANAGE)
+                actions.update_connection(member, saved, new_secret=secret, request=request, **data)
+                done = _("已保存平台连接“%(name)s”。")
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, _("已保存平台连接“%(name)s”。") % {"name": fresh.name})
+            messages.success(request, done % {"name": saved.name})
             return redirect("matrix:connections")
     return render(request, "matrix/connection_form.html", {"form": form, "connection": connection})
 
