@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from django.db.models import Max
+
 from . import ratelimit, store
 from .api_views import (
     Call,
@@ -20,7 +22,7 @@ from .api_views import (
 )
 from .errors import ApiError, invalid, missing
 from .fanservice import reply_window
-from .models import Follow, SandboxUser
+from .models import Follow, SandboxUser, Status
 from .serializers import status_json, user_json, weibo_time
 
 # --- users and friendships ----------------------------------------------------------------------
@@ -87,17 +89,29 @@ def _cursor_page(
     return rows, total, next_cursor, previous_cursor
 
 
+def _newest_status_of(call: Call, user_ids: list[int]) -> dict[int, Status]:
+    """Each user's newest status this caller may see, for a page of users in two queries."""
+    newest_ids = (
+        statuses(call)
+        .filter(user_id__in=user_ids)
+        .order_by()
+        .values("user_id")
+        .annotate(newest=Max("pk"))
+        .values_list("newest", flat=True)
+    )
+    return {s.user_id: s for s in statuses(call).filter(pk__in=list(newest_ids))}
+
+
 @endpoint("friendships/followers")
 def followers(call: Call) -> dict[str, Any]:
     """The authorised user's followers, newest first, by `cursor` (an offset)."""
     trim_status = call.choice("trim_status", (0, 1), default=1) == 1
     rows, total, nxt, prev = _cursor_page(call, default_count=50, max_count=200)
+    newest = {} if trim_status else _newest_status_of(call, [f.follower_id for f in rows])
     users = []
     for f in rows:
-        latest = None
-        if not trim_status:
-            s = statuses(call).filter(user=f.follower).order_by("-pk").first()
-            latest = status_json(s, base_url=call.base_url, trim_user=True) if s else None
+        s = newest.get(f.follower_id)
+        latest = status_json(s, base_url=call.base_url, trim_user=True) if s else None
         users.append(user_json(f.follower, base_url=call.base_url, status=latest, follow_me=True))
     return {"users": users, "next_cursor": nxt, "previous_cursor": prev, "total_number": total}
 

@@ -10,6 +10,9 @@ from tests.sandbox.api_helpers import assert_error, call
 
 pytestmark = pytest.mark.django_db
 
+#: Token, limits and faults, the page of followers and their newest statuses: not one per follower.
+QUERIES_FOR_A_FOLLOWER_PAGE = 8
+
 
 @pytest.fixture
 def timeline():
@@ -160,3 +163,17 @@ def test_followers_ids_pages_hold_at_most_5000(client):
     rest = call(client, "GET", "friendships/followers/ids", token, count=6000, cursor=5000).json()
     assert len(rest["ids"]) == 3 and rest["next_cursor"] == 0
     assert set(body["ids"]) | set(rest["ids"]) == {f.pk for f in fans}
+
+
+def test_followers_with_status_carry_each_followers_newest_status_in_few_queries(
+    client, django_assert_max_num_queries
+):
+    _, official, token = make_app_and_user()
+    fans = store.bulk_create_users([{"screen_name": f"有微博的粉丝{i}"} for i in range(20)])
+    store.bulk_follow([(f, official) for f in fans])
+    store.bulk_create_statuses([{"user": f, "text": "旧的一条"} for f in fans[1:]])
+    newest = store.bulk_create_statuses([{"user": f, "text": "新的一条"} for f in fans[1:]])
+    with django_assert_max_num_queries(QUERIES_FOR_A_FOLLOWER_PAGE):
+        body = call(client, "GET", "friendships/followers", token, count=50, trim_status=0).json()
+    by_user = {u["id"]: u.get("status", {}).get("id") for u in body["users"]}
+    assert by_user == {fans[0].pk: None} | {s.user_id: s.pk for s in newest}
