@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -573,23 +573,22 @@ class MastodonConnector(HttpConnector):
 
     def _pages(
         self, path: str, endpoint: str, params: Mapping[str, Any], max_pages: int
-    ) -> list[list[Any]]:
+    ) -> Iterator[list[Any]]:
         """Follow ``Link: <…>; rel="next"`` (Mastodon's max_id is exclusive, so the next page
-        never repeats the last item). Stops on an empty page or a missing next link."""
-        pages: list[list[Any]] = []
+        never repeats the last item), one request per page the caller asks for. Stops on an
+        empty page, a missing next link or ``max_pages``."""
         url: str = f"{self.base_url}{path}"
         query: Mapping[str, Any] | None = params
         for _ in range(max_pages):
             response = self._request("GET", url, params=query, endpoint=endpoint)
             items = self._json(response, endpoint)
             if not isinstance(items, list) or not items:
-                break
-            pages.append(items)
+                return
+            yield items
             nxt = response.links.get("next", {}).get("url")
             if not nxt:
-                break
+                return
             url, query = nxt, None
-        return pages
 
     def _notifications(
         self, types: list[str], since_id: str | None, max_pages: int, stop_on_status: bool
@@ -598,13 +597,7 @@ class MastodonConnector(HttpConnector):
         if since_id and not stop_on_status:
             params["since_id"] = since_id
         out: list[dict[str, Any]] = []
-        url: str = f"{self.base_url}/api/v1/notifications"
-        query: Mapping[str, Any] | None = params
-        for _ in range(max_pages):
-            response = self._request("GET", url, params=query, endpoint="notifications")
-            items = self._json(response, "notifications")
-            if not isinstance(items, list) or not items:
-                break
+        for items in self._pages("/api/v1/notifications", "notifications", params, max_pages):
             page_has_newer = False
             for n in items:
                 if not isinstance(n, dict):
@@ -617,10 +610,6 @@ class MastodonConnector(HttpConnector):
                 out.append(n)
             if stop_on_status and since_id and not page_has_newer:
                 break
-            nxt = response.links.get("next", {}).get("url")
-            if not nxt:
-                break
-            url, query = nxt, None
         return out
 
     def mentions(self, since_id: str | None = None, max_pages: int = 10) -> list[RemotePost]:
