@@ -197,10 +197,6 @@ class Status(models.Model):
     def __str__(self) -> str:
         return f"{self.pk}: {self.text[:30]}"
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
 
 class Comment(models.Model):
     """A 评论 on a status, optionally replying to another comment."""

@@ -589,11 +589,3 @@ def play(
         if len(pending) >= BATCH:
             flush()
     flush()
-
-
-def replay_duration(sel: Selection, speed: float) -> timedelta:
-    """How long a replay takes in real time at `speed` (0: as fast as it loads)."""
-    if not sel.items or speed <= 0:
-        return timedelta(0)
-    times = [i.time for i in sel.items]
-    return (max(times) - min(times)) / speed

@@ -22,10 +22,6 @@ def weibo_time(at: datetime) -> str:
     return at.astimezone(CHINA).strftime(WEIBO_TIME_FORMAT)
 
 
-def parse_weibo_time(text: str) -> datetime:
-    return datetime.strptime(text, WEIBO_TIME_FORMAT)
-
-
 def source_html(app_name: str | None) -> str:
     if not app_name:
         return '<a href="http://weibo.com/" rel="nofollow">微博 weibo.com</a>'

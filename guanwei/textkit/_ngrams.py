@@ -17,8 +17,6 @@ I64 = npt.NDArray[np.int64]
 
 # Fibonacci hashing constant (2^64 / golden ratio); odd, so multiplication is a bijection mod 2^64.
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_SHIFT_21 = np.uint64(21)
-_SHIFT_42 = np.uint64(42)
 
 
 @dataclass(frozen=True)
