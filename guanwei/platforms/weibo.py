@@ -67,10 +67,6 @@ LEVEL_RATES: dict[str, dict[str, Rate]] = {
     },
     "partner": {"post": Rate(120, 3600), "comment": Rate(240, 3600), "dm": Rate(240, 3600)},
 }
-# The sandbox names its levels after token lifetimes (normal/monthly/developer); their rates
-# are the ordinary ones.
-for _alias in ("normal", "monthly", "developer"):
-    LEVEL_RATES[_alias] = LEVEL_RATES["ordinary"]
 COMMERCIAL_RATE = Rate(50000, 3600)  # "请求所有商业接口：50000次/小时/IP"
 
 # error_code → (kind, permanent). PLATFORM_APIS §1.6, §2.3, §4.3.
