@@ -768,7 +768,8 @@ def test_paging_returns_exactly_the_newer_items_once(
     )
     expected = [i for i in ordered if since is None or i > since]
     assert [int(p.id) for p in posts] == expected
-    assert len(fake.requests) <= len(expected) // page_size + 2
+    # A server repeating the boundary item brings one item fewer that is new on each next page.
+    assert len(fake.requests) <= len(expected) // (page_size - repeats_boundary) + 2
 
 
 def test_both_connectors_satisfy_the_protocol() -> None:
