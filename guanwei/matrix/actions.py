@@ -36,20 +36,14 @@ def create_connection(member: Member, *, request: Any = None, **fields: Any) -> 
     """Add a platform connection. `fields`: name, kind, base_url, app_key, app_secret, safe_domain."""
     require(member, MANAGE)
     connection = Connection(enterprise=member.enterprise, **fields)
-    try:
-        with transaction.atomic():
-            connection.save()
-            audit.record(
-                member.enterprise,
-                member,
-                "connection.created",
-                connection,
-                summary=f"{connection.name} ({connection.kind})",
-                detail={"kind": connection.kind, "base_url": connection.base_url},
-                request=request,
-            )
-    except IntegrityError:
-        raise ValidationError({"name": _("已有同名的平台连接，请换一个名称。")}) from None
+    _save_connection(
+        member,
+        connection,
+        "connection.created",
+        summary=f"{connection.name} ({connection.kind})",
+        detail={"kind": connection.kind, "base_url": connection.base_url},
+        request=request,
+    )
     return connection
 
 
@@ -69,22 +63,42 @@ def update_connection(
     if new_secret:
         connection.app_secret = new_secret
         changed.append("app_secret")
+    _save_connection(
+        member,
+        connection,
+        "connection.updated",
+        summary=connection.name,
+        detail={"changed": changed},  # names of the changed fields only: never the secret's value
+        request=request,
+    )
+    return connection
+
+
+def _save_connection(
+    member: Member,
+    connection: Connection,
+    action: str,
+    *,
+    summary: str,
+    detail: dict[str, Any],
+    request: Any,
+) -> None:
+    """Save and audit in one transaction; a name already used in the enterprise (the unique
+    constraint) comes back as the form's error on ``name``."""
     try:
         with transaction.atomic():
             connection.save()
             audit.record(
                 member.enterprise,
                 member,
-                "connection.updated",
+                action,
                 connection,
-                summary=connection.name,
-                # names of the changed fields only: never the secret's value
-                detail={"changed": changed},
+                summary=summary,
+                detail=detail,
                 request=request,
             )
     except IntegrityError:
         raise ValidationError({"name": _("已有同名的平台连接，请换一个名称。")}) from None
-    return connection
 
 
 # --- accounts -------------------------------------------------------------------------------

@@ -264,3 +264,23 @@ def test_matrix_page_queries_do_not_grow_with_the_matrix(personas, client_for) -
     with CaptureQueriesContext(db) as large:
         assert "示例乳业地区29" in client.get("/matrix/").content.decode()
     assert len(large) == len(small)
+
+
+def test_renaming_a_connection_onto_a_taken_name_is_a_name_error_and_not_audited(
+    personas,
+) -> None:
+    # Past the form's own check (two admins saving at once): the unique constraint answers.
+    from django.core.exceptions import ValidationError
+
+    from guanwei.matrix import actions
+
+    second = actions.create_connection(
+        personas.bob, name="微博正式", kind="weibo", base_url="https://api.weibo.com",
+        app_key="1", app_secret="s",
+    )  # fmt: skip
+    audited = AuditEntry.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        actions.update_connection(personas.bob, second, name=personas.connection.name)
+    assert "同名" in exc.value.message_dict["name"][0]
+    assert AuditEntry.objects.count() == audited
+    assert Connection.objects.get(pk=second.pk).name == "微博正式"
