@@ -124,7 +124,7 @@ def test_navigation_marks_exactly_the_current_page(personas, client_for) -> None
     assert 'href="/matrix/connections/" class="active" aria-current="page"' in html
 
 
-@pytest.mark.parametrize("app", ["web", "matrix"])
+@pytest.mark.parametrize("app", ["web", "matrix", "sandbox"])
 def test_english_catalogue_is_complete(app: str) -> None:
     """Every Chinese msgid of the app has an English translation (none empty, none fuzzy)."""
     from pathlib import Path
