@@ -36,17 +36,15 @@ browser-deps:
 test: install browser-deps test-sqlite test-postgres
 
 # pytest exits 5 when a selection (PYTEST_ARGS="-k …") collects nothing: not a failure.
-# Browser tests (marked `browser`) run after the rest, one pytest process per file: Playwright's
-# sync API cannot start twice in one process, and two files may each hold a session-scoped
-# browser fixture. With PYTEST_ARGS (a developer's selection) everything runs in one go.
+# Browser tests (marked `browser`, all in tests/browser/ so they share one session browser) run
+# after the rest in one process without xdist: Playwright's sync API starts once per process.
+# With PYTEST_ARGS (a developer's selection) everything runs in one go.
 SQLITE_ENV := GUANWEI_ENV=test DATABASE_URL=sqlite:///$(CURDIR)/var/test.db
 test-sqlite: install
 ifeq ($(strip $(PYTEST_ARGS)),)
 	$(SQLITE_ENV) $(PYTEST) -m "not browser" || [ $$? -eq 5 ]
-	@for f in $$(grep -rl --include='test_*.py' 'mark.browser' tests | sort); do \
-	  echo "== browser tests in $$f"; \
-	  $(SQLITE_ENV) $(BIN)/pytest -q --timeout=600 -m browser $$f || [ $$? -eq 5 ] || exit 1; \
-	done
+	@echo "== browser tests"
+	$(SQLITE_ENV) $(BIN)/pytest -q --timeout=600 -p no:xdist -m browser || [ $$? -eq 5 ]
 else
 	$(SQLITE_ENV) $(PYTEST) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 endif

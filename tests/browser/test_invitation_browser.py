@@ -4,13 +4,13 @@ and the link refuses a second use."""
 import pytest
 
 from guanwei.core.models import AuditEntry, Member, Role
-from tests.browser.conftest import browser, login, page  # noqa: F401  (fixtures)
+from tests.browser.conftest import login
 from tests.personas import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_invites_and_the_invitee_joins_once(personas, live_server, browser, page):  # noqa: F811
+def test_admin_invites_and_the_invitee_joins_once(personas, live_server, browser, page):
     base = live_server.url
     login(page, base, "bob", PASSWORD)
     page.goto(base + "/members/")
