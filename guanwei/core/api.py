@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, FilterSchema, Query, Router, Schema
 from ninja.pagination import paginate
 
 from guanwei.api.auth import member_of
@@ -32,7 +32,7 @@ class MemberOut(Schema):
     joined_at: datetime
 
 
-class MemberFilter(Schema):
+class MemberFilter(FilterSchema):
     role: Role | None = None
     is_active: bool | None = None
 
@@ -49,12 +49,10 @@ def enterprise(request: HttpRequest):  # type: ignore[no-untyped-def]
 def members(request: HttpRequest, filters: Query[MemberFilter]):  # type: ignore[no-untyped-def]
     member = member_of(request)
     require(member, "member.view")
-    qs = Member.objects.for_member(member).select_related("user").order_by("display_name", "pk")
-    if filters.role is not None:
-        qs = qs.filter(role=filters.role)
-    if filters.is_active is not None:
-        qs = qs.filter(is_active=filters.is_active)
-    return qs
+    # FilterSchema leaves out the fields the caller did not give (None).
+    return filters.filter(
+        Member.objects.for_member(member).select_related("user").order_by("display_name", "pk")
+    )
 
 
 @router.get("/members/{member_id}", response=MemberOut, summary="One member")

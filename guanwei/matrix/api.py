@@ -4,7 +4,7 @@
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import FilterSchema, Query, Router, Schema
 from ninja.pagination import paginate
 
 from guanwei.api.auth import member_of
@@ -46,7 +46,7 @@ class AccountOut(Schema):
         return bool(obj.token)
 
 
-class AccountFilter(Schema):
+class AccountFilter(FilterSchema):
     matrix_role: MatrixRole | None = None
     health: Health | None = None
     connection_id: int | None = None
@@ -70,14 +70,8 @@ def connection_detail(request: HttpRequest, connection_id: int):  # type: ignore
 def accounts(request: HttpRequest, filters: Query[AccountFilter]):  # type: ignore[no-untyped-def]
     member = member_of(request)
     require(member, "account.view")
-    qs = Account.objects.for_member(member).order_by("pk")
-    if filters.matrix_role is not None:
-        qs = qs.filter(matrix_role=filters.matrix_role)
-    if filters.health is not None:
-        qs = qs.filter(health=filters.health)
-    if filters.connection_id is not None:
-        qs = qs.filter(connection_id=filters.connection_id)
-    return qs
+    # FilterSchema leaves out the fields the caller did not give (None).
+    return filters.filter(Account.objects.for_member(member).order_by("pk"))
 
 
 @router.get("/accounts/{account_id}", response=AccountOut, summary="One official account")
