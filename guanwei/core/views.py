@@ -170,9 +170,11 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     return render(request, "core/members.html", _members_context(request, form), status=422)
 
 
-def _member_action(request: HttpRequest, target: Member, do, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _member_action(request: HttpRequest, member_id: int, do, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """Find the colleague (404 if not ours), call `do(actor, target, request)`, report back."""
+    target = get_for(request.member, Member, member_id, "member.manage")
     try:
-        do(target)
+        do(request.member, target, request)
     except ActionError as exc:
         messages.error(request, exc.message)
     else:
@@ -183,36 +185,26 @@ def _member_action(request: HttpRequest, target: Member, do, success: str) -> Ht
 @member_required("member.manage")
 @require_POST
 def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
-    target = get_for(request.member, Member, member_id, "member.manage")
     form = RoleForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("角色：%(reason)s") % {"reason": "; ".join(form.errors["role"])})
-        return redirect("core:members")
-    return _member_action(
-        request, target,
-        lambda t: actions.do_change_role(request.member, t, form.cleaned_data["role"], request),
-        _("已更改 %(name)s 的角色"),
-    )
+
+    def change_role(actor: Member, target: Member, request: HttpRequest) -> None:
+        if not form.is_valid():
+            raise ActionError(_("角色：%(reason)s") % {"reason": "; ".join(form.errors["role"])})
+        actions.do_change_role(actor, target, form.cleaned_data["role"], request)
+
+    return _member_action(request, member_id, change_role, _("已更改 %(name)s 的角色"))
 
 
 @member_required("member.manage")
 @require_POST
 def member_deactivate(request: HttpRequest, member_id: int) -> HttpResponse:
-    target = get_for(request.member, Member, member_id, "member.manage")
-    return _member_action(
-        request, target, lambda t: actions.do_deactivate_member(request.member, t, request),
-        _("已停用 %(name)s"),
-    )
+    return _member_action(request, member_id, actions.do_deactivate_member, _("已停用 %(name)s"))
 
 
 @member_required("member.manage")
 @require_POST
 def member_reactivate(request: HttpRequest, member_id: int) -> HttpResponse:
-    target = get_for(request.member, Member, member_id, "member.manage")
-    return _member_action(
-        request, target, lambda t: actions.do_reactivate_member(request.member, t, request),
-        _("已重新启用 %(name)s"),
-    )
+    return _member_action(request, member_id, actions.do_reactivate_member, _("已重新启用 %(name)s"))
 
 
 @member_required("member.manage")

@@ -133,6 +133,16 @@ def test_admin_changes_a_role_and_it_is_audited(personas, client_for):
     assert entry.actor == personas.bob and entry.detail == {"from": "editor", "to": "reviewer"}
 
 
+def test_an_unknown_role_is_refused_with_a_message_and_changes_nothing(personas, client_for):
+    client = client_for("bob")
+    response = client.post(f"/members/{personas.carol.pk}/role/", {"role": "emperor"})
+    assert response.status_code == 302
+    personas.carol.refresh_from_db()
+    assert personas.carol.role == Role.EDITOR
+    assert not AuditEntry.objects.filter(action="member.role_changed").exists()
+    assert "角色：" in client.get("/members/").content.decode()
+
+
 def test_admin_cannot_demote_or_deactivate_an_owner(personas, client_for):
     client = client_for("bob")
     client.post(f"/members/{personas.alice.pk}/role/", {"role": "viewer"})
