@@ -89,6 +89,12 @@ class Invitation(models.Model):
         return f"{self.email} ({self.role})"
 
 
+class ApiTokenQuerySet(TenantQuerySet):
+    def for_member(self, member: Member) -> TenantQuerySet:
+        """Personal: a member sees only their own tokens, so a colleague's is 404 in get_for."""
+        return self.filter(enterprise_id=member.enterprise_id, member=member)
+
+
 class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 is stored; the token is shown once."""
 
@@ -101,7 +107,7 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = TenantQuerySet.as_manager()
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("API 令牌")
