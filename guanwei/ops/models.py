@@ -3,13 +3,19 @@ periodic job. Infrastructure, not tenant data: no enterprise column."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from guanwei.core import clock
+
+
+def stale_before() -> datetime:
+    """A worker whose last beat is older than this is stale: the one rule the status page's
+    badge (WorkerHeartbeat.is_stale) and /healthz (ops.queries.fresh_workers) share."""
+    return clock.now() - timedelta(seconds=settings.WORKER_STALE_AFTER_S)
 
 
 class WorkerHeartbeat(models.Model):
@@ -34,8 +40,7 @@ class WorkerHeartbeat(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        age = clock.now() - self.last_beat_at
-        return self.stopped_at is not None or age > timedelta(seconds=settings.WORKER_STALE_AFTER_S)
+        return self.stopped_at is not None or self.last_beat_at < stale_before()
 
 
 class PeriodicJobState(models.Model):

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from django_tasks_db.models import DBTaskResult
 
 from guanwei.core import clock
-from guanwei.ops.models import PeriodicJobState, WorkerHeartbeat
+from guanwei.ops.models import PeriodicJobState, WorkerHeartbeat, stale_before
 from guanwei.ops.schedule import JOBS, PeriodicJob
 
 # A run is overdue when nobody claimed it this long after it was due (a worker checks every
@@ -23,10 +23,6 @@ FAILED_WINDOW = timedelta(hours=24)
 def uses_task_queue() -> bool:
     """False with GUANWEI_TASKS_IMMEDIATE: tasks then run in the caller, a worker has no work."""
     return str(settings.TASKS["default"]["BACKEND"]).startswith("django_tasks_db")
-
-
-def stale_before() -> datetime:
-    return clock.now() - timedelta(seconds=settings.WORKER_STALE_AFTER_S)
 
 
 def fresh_workers():  # type: ignore[no-untyped-def]
