@@ -159,8 +159,9 @@ class GuanweiWorker(Worker):
             self.beat()
 
     def mark_stopped(self) -> None:
+        now = clock.now()  # one instant: the last beat is the stop
         WorkerHeartbeat.objects.filter(worker_id=self.worker_id).update(
-            last_beat_at=clock.now(), stopped_at=clock.now(), tasks_done_count=self.tasks_done_count
+            last_beat_at=now, stopped_at=now, tasks_done_count=self.tasks_done_count
         )
 
     def tick(self, force: bool = False) -> None:
