@@ -8,6 +8,7 @@ from ninja.pagination import paginate
 
 from guanwei.api.auth import member_of
 from guanwei.api.pagination import Pages
+from guanwei.core import queries
 from guanwei.core.models import Member, Role
 from guanwei.core.permissions import get_for, require
 
@@ -50,9 +51,7 @@ def members(request: HttpRequest, filters: Query[MemberFilter]):  # type: ignore
     member = member_of(request)
     require(member, "member.view")
     # FilterSchema leaves out the fields the caller did not give (None).
-    return filters.filter(
-        Member.objects.for_member(member).select_related("user").order_by("display_name", "pk")
-    )
+    return filters.filter(queries.members_of(member))
 
 
 @router.get("/members/{member_id}", response=MemberOut, summary="One member")

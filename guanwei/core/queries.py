@@ -1,4 +1,5 @@
-"""Reads that take more than one line: the filtered audit log and its CSV rows."""
+"""Reads that take more than one line: the member list, the filtered audit log and its CSV
+rows."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from guanwei.core.models import AuditEntry, Member
+
+
+def members_of(member: Member) -> Any:
+    """The enterprise's members as the members page and the API list them: by name, with the
+    user joined (both show the username)."""
+    return Member.objects.for_member(member).select_related("user").order_by("display_name", "pk")
 
 
 def audit_entries(member: Member, filters: dict[str, Any]) -> Any:

@@ -120,7 +120,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 def _members_context(request: HttpRequest, invite_form: InviteForm | None = None) -> dict:
     member = request.member
     filters = MemberFilterForm(request.GET or None, auto_id="filter_%s")  # ids apart from the invite form
-    qs = Member.objects.for_member(member).select_related("user").order_by("display_name", "pk")
+    qs = queries.members_of(member)
     if filters.is_valid():
         if filters.cleaned_data["role"]:
             qs = qs.filter(role=filters.cleaned_data["role"])
