@@ -4,8 +4,12 @@ pagination, JSON errors, no secrets in any response, OpenAPI and docs without a 
 import json
 
 import pytest
+import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
+from guanwei.core import clock
 from guanwei.core.actions import do_create_api_token, do_deactivate_member, do_revoke_api_token
 
 API = "/api/v1"
@@ -73,6 +77,23 @@ def test_forbidden_is_json_with_detail(personas, api_as):
     response = api_as("carol").get("/members")
     assert response.status_code == 403
     assert response.json() == {"detail": "权限不足"}
+
+
+def test_members_list_query_count_does_not_grow_with_members(personas, api_as):
+    from tests.personas import make_members
+
+    caller = api_as("alice")
+
+    def queries_for_members_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert caller.get("/members?page_size=200").status_code == 200
+        return len(captured)
+
+    with time_machine.travel(clock.now(), tick=False):  # the token's last_used_at is written once
+        caller.get("/members")
+        before = queries_for_members_list()
+        make_members(personas.enterprise, [(f"extra{i}", "viewer", f"Extra {i}") for i in range(30)])
+        assert queries_for_members_list() == before
 
 
 def test_members_are_paginated_and_filtered(personas, api_as):
