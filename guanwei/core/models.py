@@ -38,9 +38,6 @@ class TenantQuerySet(models.QuerySet):
     """Rows of one enterprise. Models below Enterprise use `TenantQuerySet.as_manager()` and may
     override `for_member` to narrow further (e.g. accounts a member is limited to)."""
 
-    def for_enterprise(self, enterprise: Enterprise) -> TenantQuerySet:
-        return self.filter(enterprise=enterprise)
-
     def for_member(self, member: Member) -> TenantQuerySet:
         return self.filter(enterprise_id=member.enterprise_id)
 
