@@ -4,6 +4,7 @@ rows."""
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -64,8 +65,6 @@ CSV_HEADER = ["time", "actor", "action", "object_type", "object_id", "summary", 
 
 def audit_csv_rows(qs: Any, tz_name: str) -> Iterator[str]:
     """CSV lines for a queryset, read in chunks (the export streams; memory stays flat)."""
-    import json
-
     writer = csv.writer(_Echo())
     tz = ZoneInfo(tz_name)
     yield "\ufeff" + writer.writerow(CSV_HEADER)  # BOM: spreadsheets then read the UTF-8
