@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from guanwei.core import clock
+
 
 class Role(models.TextChoices):
     OWNER = "owner", _("所有者")
@@ -25,7 +27,7 @@ class Enterprise(models.Model):
     name = models.CharField(_("名称"), max_length=200)
     slug = models.SlugField(unique=True)
     time_zone = models.CharField(_("时区"), max_length=64, default="Asia/Shanghai")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("企业")
@@ -52,7 +54,7 @@ class Member(models.Model):
     display_name = models.CharField(_("显示名"), max_length=100)
     is_active = models.BooleanField(_("启用"), default=True)
     is_limited_to_accounts = models.BooleanField(_("仅限指定账号"), default=False)
-    joined_at = models.DateTimeField(auto_now_add=True)
+    joined_at = models.DateTimeField(default=clock.now, editable=False)
 
     objects = TenantQuerySet.as_manager()
 
@@ -72,7 +74,7 @@ class Invitation(models.Model):
     role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -100,7 +102,7 @@ class ApiToken(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     prefix = models.CharField(max_length=12)
     token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

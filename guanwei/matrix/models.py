@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from guanwei.core import clock
 from guanwei.core.crypto import EncryptedTextField
 from guanwei.core.models import Enterprise, Member, TenantQuerySet
 
@@ -26,7 +27,7 @@ class Connection(models.Model):
     app_key = models.CharField(_("App Key"), max_length=200)
     app_secret = EncryptedTextField(_("App Secret"))
     safe_domain = models.CharField(_("安全域名"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     objects = TenantQuerySet.as_manager()
 
@@ -87,7 +88,7 @@ class Account(models.Model):
     # Only apps using Weibo's official mobile SDK (and Mastodon) get one; web apps re-authorise.
     refresh_token = EncryptedTextField(_("刷新令牌"), blank=True)
     connected_at = models.DateTimeField(_("授权时间"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     objects = AccountQuerySet.as_manager()
 
