@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -65,8 +66,6 @@ def _demo_secrets() -> dict[str, str]:
                 key, value = line.split("=", 1)
                 values[key] = value
     if not {"GUANWEI_SECRET_KEY", "GUANWEI_SECRET_KEYS"} <= values.keys():
-        from cryptography.fernet import Fernet
-
         values.setdefault("GUANWEI_SECRET_KEY", secrets.token_urlsafe(50))
         values.setdefault("GUANWEI_SECRET_KEYS", Fernet.generate_key().decode())
         VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -92,8 +91,6 @@ SECRET_KEYS = [
 ]
 for _key in SECRET_KEYS:
     try:
-        from cryptography.fernet import Fernet
-
         Fernet(_key.encode())
     except Exception:
         raise ImproperlyConfigured(
