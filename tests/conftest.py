@@ -68,3 +68,18 @@ def client_for(personas: _personas.Personas):  # type: ignore[no-untyped-def]
         return client
 
     return make
+
+
+@pytest.fixture
+def operator(db: None):  # type: ignore[no-untyped-def]
+    """The server operator: a Django superuser who belongs to no enterprise."""
+    from django.contrib.auth.models import User
+
+    return User.objects.create_superuser("olga", "olga@example.com", "operator-pass-9")
+
+
+@pytest.fixture
+def operator_client(operator) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(operator)
+    return client

@@ -5,6 +5,11 @@ only through `can` / `require` / `@member_required`.
 * An object of another enterprise (or outside a member's account limit) is 404, never 403:
   an outsider cannot even learn it exists.
 * A missing right on a visible object is 403.
+
+The server **operator** (Django's superuser, `guanwei createsuperuser`) is apart from every
+tenant's roles: no Role grants the operator's pages (sandbox faults, fans-service settings,
+scenario runs, the server-wide details of /ops/status), and being the operator grants nothing
+inside an enterprise. `operator_required` guards those pages in every mode, DEBUG included.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404
+from django.shortcuts import redirect
 
 from guanwei.core.models import Member, Role
 
@@ -33,9 +39,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.view": ADMINS | {R.VIEWER},
     "account.view": ALL,
     "account.manage": ADMINS,
-    "ops.view": ADMINS,
+    "ops.view": ADMINS,  # the enterprise's own slice of /ops/status
     "apitoken.manage": ALL,
-    "sandbox.drive": ADMINS | {R.ANALYST},
     "post.edit": ADMINS | {R.EDITOR, R.CAMPAIGN},
     "post.review": ADMINS | {R.REVIEWER},
     "inbox.reply": ADMINS | {R.AGENT},
@@ -72,6 +77,31 @@ def get_for(member: Member, model: type[M], pk: Any, action: str = "") -> M:
     return obj
 
 
+def is_operator(user: Any) -> bool:
+    """The person who runs the server: an active Django superuser."""
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.is_superuser
+    )
+
+
+def operator_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """View decorator for the server's own pages: anonymous → sign-in, anyone but the operator →
+    403, whatever DEBUG says."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_operator(request.user):
+            raise PermissionDenied("operator only")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def member_required(action: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """View decorator: signed-in active member, and `action` allowed for their role."""
 
@@ -81,6 +111,9 @@ def member_required(action: str = "") -> Callable[[Callable[..., Any]], Callable
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if request.member is None:
+                if is_operator(request.user):
+                    # The operator belongs to no enterprise: their home is the server's status.
+                    return redirect("ops:status")
                 raise PermissionDenied("no active membership")
             if action:
                 require(request.member, action)

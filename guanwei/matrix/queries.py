@@ -89,3 +89,12 @@ def expiring_soon(member: Member, limit: int = 10) -> list[Account]:
         .filter(token_expires_at__lte=until)
         .order_by("token_expires_at")[:limit]
     )
+
+
+def troubled_accounts(member: Member, limit: int = 50) -> list[Account]:
+    """The member's accounts whose health is not "ok", longest in trouble first."""
+    return list(
+        Account.objects.for_member(member)
+        .exclude(health=Health.OK)
+        .order_by("health_changed_at", "pk")[:limit]
+    )

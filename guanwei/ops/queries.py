@@ -100,9 +100,12 @@ def job_statuses() -> list[JobStatus]:
     return result
 
 
-def recent_failures(limit: int = 20):  # type: ignore[no-untyped-def]
+def recent_failures(limit: int = 20, *, enterprise_id: int | None = None):  # type: ignore[no-untyped-def]
     """Failed tasks of the last 24 h, newest first: task name, queue, time, exception class.
-    No arguments and no traceback: this page is for operators, not a view into tenants' data."""
+    No arguments and no traceback: not a view into tenants' data. With `enterprise_id`, only the
+    tasks enqueued for that enterprise (an `enterprise_id` keyword argument)."""
     since = clock.now() - FAILED_WINDOW
     qs = DBTaskResult.objects.failed().filter(finished_at__gte=since).order_by("-finished_at")
+    if enterprise_id is not None:
+        qs = qs.filter(args_kwargs__kwargs__enterprise_id=enterprise_id)
     return qs.only("id", "task_path", "queue_name", "finished_at", "exception_class_path")[:limit], qs.count()

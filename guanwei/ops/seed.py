@@ -103,6 +103,7 @@ def seed_demo(base_url: str | None = None, *, with_history: bool = True) -> Seed
             audit.record(enterprise, None, "enterprise.created", enterprise,
                          summary=f"演示企业 {DEMO_NAME} 已创建", detail={"source": "demo seed"})
         _seed_members(enterprise, report)
+        _seed_operator(report)
         connection = _seed_connection(enterprise, sandbox_url, world, report)
         _seed_accounts(enterprise, connection, world, report)
 
@@ -134,6 +135,23 @@ def _seed_members(enterprise: Enterprise, report: SeedReport) -> None:
                          detail={"role": role, "source": "demo seed"})
         elif member.enterprise_id != enterprise.pk:
             report.notes.append(f"user {username} belongs to another enterprise; left alone")
+
+
+OPERATOR_USERNAME = "operator"
+
+
+def _seed_operator(report: SeedReport) -> None:
+    """The demo server's operator: a Django superuser in no enterprise (sandbox faults and runs,
+    the server's status). A real deployment makes its own with `guanwei createsuperuser`."""
+    report.logins.append((OPERATOR_USERNAME, DEMO_PASSWORD, "服务器运维 server operator"))
+    if User.objects.filter(username=OPERATOR_USERNAME).exists():
+        return
+    User.objects.create(
+        username=OPERATOR_USERNAME, password=make_password(DEMO_PASSWORD),
+        is_superuser=True, is_staff=True,
+    )  # fmt: skip
+    report.created["operator"] += 1
+    log.info("demo seed: operator login %s created", OPERATOR_USERNAME)
 
 
 def _seed_connection(

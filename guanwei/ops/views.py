@@ -1,4 +1,10 @@
-"""/ops/status (admins: workers, queues, periodic jobs, failures) and /healthz (for machines)."""
+"""/ops/status and /healthz (for machines).
+
+/ops/status is two pages behind one address: the server operator sees the whole server (workers
+with their hosts and PIDs, queues, periodic jobs, every failed task); an enterprise's admins see
+only their slice — whether background work is running, their accounts' health and the failures
+of tasks run for their enterprise (a task is an enterprise's when it is enqueued with an
+`enterprise_id` keyword argument)."""
 
 from __future__ import annotations
 
@@ -8,14 +14,37 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from guanwei.core.permissions import member_required
+from guanwei.core.permissions import is_operator, member_required
+from guanwei.matrix import queries as matrix_queries
 from guanwei.ops import queries
 from guanwei.ops.models import WorkerHeartbeat
 
 
-@member_required("ops.view")
 @never_cache
 def status(request: HttpRequest) -> HttpResponse:
+    if is_operator(request.user):
+        return _server_status(request)
+    return _enterprise_status(request)
+
+
+@member_required("ops.view")
+def _enterprise_status(request: HttpRequest) -> HttpResponse:
+    member = request.member  # type: ignore[attr-defined]
+    failures, failure_count = queries.recent_failures(enterprise_id=member.enterprise_id)
+    context = {
+        "is_server_view": False,
+        "worker_needed": queries.uses_task_queue(),
+        "has_fresh_worker": queries.fresh_workers().exists(),
+        "health": matrix_queries.health_counts(member),
+        "troubled": matrix_queries.troubled_accounts(member),
+        "failures": failures,
+        "failure_count": failure_count,
+    }
+    template = "ops/_enterprise_status_body.html" if request.htmx else "ops/status.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+def _server_status(request: HttpRequest) -> HttpResponse:
     workers = list(WorkerHeartbeat.objects.all()[:50])
     fresh = [w for w in workers if not w.is_stale]
     failures, failure_count = queries.recent_failures()
@@ -23,6 +52,7 @@ def status(request: HttpRequest) -> HttpResponse:
     depth = queries.queue_depth()
     running = queries.running_count()
     context = {
+        "is_server_view": True,
         "workers": workers,
         "has_fresh_worker": bool(fresh),
         "worker_needed": queries.uses_task_queue(),
@@ -34,7 +64,7 @@ def status(request: HttpRequest) -> HttpResponse:
         "failures": failures,
         "failure_count": failure_count,
     }
-    template = "ops/_status_body.html" if request.htmx else "ops/status.html"
+    template = "ops/_status_body.html" if request.htmx else "ops/status.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
 

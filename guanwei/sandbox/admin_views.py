@@ -1,38 +1,21 @@
 """The sandbox operator's fault page (/sandbox/faults/): list, add, switch off and remove
-injected faults. Only a guanwei member with `sandbox.drive` (or anyone when DEBUG) may use it."""
+injected faults, and the fans-service settings (/sandbox/fans/). Only the server operator may use
+them, in every mode: they change how the platform treats every enterprise's apps and accounts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
-from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from guanwei.core.permissions import can
+from guanwei.core.permissions import operator_required
 
 from . import fanservice, faults, store
 from .models import App, FanService, Fault, FaultKind, SandboxUser
-
-
-def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not settings.DEBUG:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not can(getattr(request, "member", None), "sandbox.drive"):
-                raise PermissionDenied("sandbox.drive")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 class FaultForm(forms.Form):

@@ -228,18 +228,20 @@ def api(request: HttpRequest, name: str) -> HttpResponse:
     if request.method not in ep.methods:
         raise ApiError(10021)
     raw = token_string(request)
-    token = find_token(raw)
-    fault = faults.pick(token.app if token else None, name)
+    # The token first: an injected fault belongs to the app whose valid token made the call, so
+    # a caller without one gets the platform's token error, never someone's fault (or its delay).
+    token = check_token(find_token(raw), raw)
+    fault = faults.pick(token.app, name)
     if fault is not None:
         early = faults.before(fault, path)
         if early is not None:
-            log.info("sandbox.fault kind=%s endpoint=%s", fault.kind, name)
+            log.info("sandbox.fault kind=%s endpoint=%s app=%s", fault.kind, name, token.app_id)
             return early
     call = Call(
         request=request,
         endpoint=name,
         params=_params(request),
-        token=check_token(token, raw),
+        token=token,
         base_url=request.build_absolute_uri("/")[:-1],
     )
     if ep.commercial and not call.app.is_commercial:

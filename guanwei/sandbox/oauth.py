@@ -43,7 +43,8 @@ def guarded_oauth(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         path = oauth_path(request)
         try:
             app = _app_of_request(request)
-            fault = faults.pick(app, "oauth2/" + view.__name__)
+            # Faults belong to an app: a request naming no known app never meets one.
+            fault = faults.pick(app, "oauth2/" + view.__name__) if app is not None else None
             if fault is not None:
                 early = faults.before(fault, path)
                 if early is not None:

@@ -87,12 +87,15 @@ def scenario_run(
     seed: int | None = None,
     intensity: float = 1.0,
     fast_forward: bool = False,
-    statement_after_min: float | None = None,
-    official_posts: bool = False,
     requested_by: str = "",
     enterprise_id: int | None = None,
 ) -> Run:
-    """A queued scenario run (validated here, so a bad request never reaches a worker)."""
+    """A queued scenario run (validated here, so a bad request never reaches a worker).
+
+    A run simulates netizens only: it never posts as an official account. The launch and lottery
+    crowds react to the accounts' latest posts, and the crisis crowd calms down once the parent
+    account publishes a statement — all published by guanwei through the connector, with the
+    account's own token, as on Weibo."""
     if name not in sc.SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; choose from {', '.join(sc.SCENARIOS)}")
     if not 0 < minutes <= 7 * 24 * 60:
@@ -108,10 +111,6 @@ def scenario_run(
         "seed": seed if seed is not None else random.randrange(1 << 30),
         "intensity": intensity,
         "fast_forward": fast_forward,
-        "statement_after_min": statement_after_min,
-        # live runs: also post as the demo accounts (launch post, lottery post); fast-forward
-        # and a scripted statement always do
-        "official_posts": official_posts,
     }
     return create_run(
         RunKind.SCENARIO, name, params, requested_by=requested_by, enterprise_id=enterprise_id
@@ -271,16 +270,21 @@ def _play_scenario(
     checkpoint = p.get("checkpoint") or {}
     started = datetime.fromisoformat(checkpoint["started"]) if checkpoint else now()
     start = started - timedelta(seconds=duration_s) if fast else started
-    statement_after = p.get("statement_after_min")
+    statement_at = checkpoint.get("statement_at")
+    if fast and run.name == "crisis" and statement_at is None:
+        # Fast-forward writes the past at once: the crowd reacts to a statement the parent
+        # account published (through guanwei) inside that past, if there is one.
+        seen = _statement_time_since(cast.account("parent").uid, start)
+        if seen is not None and seen <= started:
+            statement_at = (seen - start).total_seconds()
     ctx = sc.Context(
         rng=rng,
         texts=sc.TextSource(rng=rng),
         duration_s=duration_s,
         start=start,
-        official_posts=fast or statement_after is not None or bool(p.get("official_posts")),
+        official_posts=False,  # never on a tenant's behalf: see scenario_run
         intensity=float(p.get("intensity") or 1.0),
-        statement_after_s=None if statement_after is None else float(statement_after) * 60,
-        statement_at=checkpoint.get("statement_at"),
+        statement_at=statement_at,
     )
     scenario = sc.build(run.name, cast, ctx)
     tracker.total(int(duration_s))
@@ -405,16 +409,21 @@ def hand_over(run: Run, tracker: _Tracker, checkpoint: dict[str, Any]) -> None:
     raise HandedOver
 
 
-def _has_statement_since(uid: int, since: datetime) -> bool:
-    """Whether the parent account posted something that reads as a statement since `since`."""
+def _statement_time_since(uid: int, since: datetime) -> datetime | None:
+    """When the parent account first posted something that reads as a statement since `since`."""
     from .models import Status
 
-    texts = (
+    rows = (
         Status.objects.filter(user_id=uid, created_at__gte=since, deleted_at=None)
         .order_by("id")
-        .values_list("text", flat=True)[:200]
+        .values_list("text", "created_at")[:200]
     )
-    return any(sc.STATEMENT_RE.search(text) for text in texts)
+    return next((at for text, at in rows if sc.STATEMENT_RE.search(text)), None)
+
+
+def _has_statement_since(uid: int, since: datetime) -> bool:
+    """Whether the parent account posted something that reads as a statement since `since`."""
+    return _statement_time_since(uid, since) is not None
 
 
 # --- the demo's history -------------------------------------------------------------------------

@@ -18,4 +18,7 @@ def shell(request):  # type: ignore[no-untyped-def]
         "shell_tz": tz,
         "nav": SimpleLazyObject(lambda: navigation.navigation(member, request.path)),
         "bell": SimpleLazyObject(lambda: open_notifications(member, limit=10)),
+        "operator_links": SimpleLazyObject(
+            lambda: navigation.operator_links(getattr(request, "user", None))
+        ),
     }

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from guanwei.core.models import Member
-from guanwei.core.permissions import can
+from guanwei.core.permissions import can, is_operator
 
 
 @dataclass(frozen=True)
@@ -176,21 +176,27 @@ AREAS: tuple[Area, ...] = (
                 "ops.view",
                 _("后台任务进程、队列与逾期任务。"),
             ),
-            Link(
-                pgettext_lazy("nav", "沙盒平台"),
-                "sandbox:index",
-                "dashboard.view",
-                _("内置的模拟微博：它的公开时间线，像平台上的网民看到的那样。"),
-            ),
-            Link(
-                pgettext_lazy("nav", "沙盒场景与回放"),
-                "sandbox:runs",
-                "sandbox.drive",
-                _("启动模拟网民的场景和真实数据回放，查看进度。"),
-            ),
         ),
     ),
 )
+
+# The server operator's pages (Django superuser; no tenant role reaches them). They sit in the
+# operator's own menu, never in an enterprise's navigation.
+OPERATOR_LINKS: tuple[Link, ...] = (
+    Link(pgettext_lazy("nav", "服务器运行状态"), "ops:status", "operator"),
+    Link(pgettext_lazy("nav", "沙盒平台"), "sandbox:index", "operator"),
+    Link(pgettext_lazy("nav", "沙盒场景与回放"), "sandbox:runs", "operator"),
+    Link(pgettext_lazy("nav", "沙盒故障注入"), "sandbox:faults", "operator"),
+    Link(pgettext_lazy("nav", "沙盒粉丝服务"), "sandbox:fans", "operator"),
+)
+
+
+def operator_links(user: object) -> list[dict]:
+    """The operator's menu (empty for everyone else)."""
+    if not is_operator(user):
+        return []
+    return [{"label": link.label, "url": url} for link in OPERATOR_LINKS if (url := resolve(link))]
+
 
 AREAS_BY_SLUG = {a.slug: a for a in AREAS}
 

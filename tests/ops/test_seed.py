@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 
 from guanwei.core import clock
 from guanwei.core.models import AuditEntry, Enterprise, Member, Role
@@ -46,7 +47,11 @@ def test_demo_enterprise_has_one_member_per_role_who_can_sign_in() -> None:
     members = Member.objects.filter(enterprise=enterprise).select_related("user")
     assert sorted(m.role for m in members) == sorted(Role.values)
     assert len({m.user.username for m in members}) == len(Role.values)
-    assert [u for u, _, _ in report.logins] == [m.user.username for m in members.order_by("pk")]
+    assert [u for u, _, _ in report.logins] == [
+        *(m.user.username for m in members.order_by("pk")), "operator"
+    ]
+    operator = User.objects.get(username="operator")
+    assert operator.is_superuser and not Member.objects.filter(user=operator).exists()
     owner = members.get(role=Role.OWNER)
     assert authenticate(username=owner.user.username, password=DEMO_PASSWORD) == owner.user
 

@@ -15,7 +15,7 @@ import time_machine
 from guanwei.core.clock import now
 from guanwei.platforms.weibo import verify_push_signature
 from guanwei.sandbox import fanservice, store
-from guanwei.sandbox.models import Message, Push, PushState
+from guanwei.sandbox.models import FanService, Message, Push, PushState
 from guanwei.sandbox.world import make_app_and_user
 from tests.sandbox.api_helpers import assert_error, call
 
@@ -288,10 +288,10 @@ def test_reply_validates_its_data(client):
 # --- the developer-mode page --------------------------------------------------------------------
 
 
-def test_operator_enables_developer_mode_on_the_page(client_for, receiver):
+def test_operator_enables_developer_mode_on_the_page(operator_client, receiver):
     app, official, _ = make_app_and_user(screen_name="页面配置的官微")
     receiver.secret = app.app_secret
-    web = client_for("bob")
+    web = operator_client
     r = web.post(
         "/sandbox/fans/",
         {
@@ -312,10 +312,23 @@ def test_operator_enables_developer_mode_on_the_page(client_for, receiver):
     assert official.fan_service.is_verified is False
 
 
-def test_fans_page_needs_a_sandbox_operator(client_for, settings):
-    settings.DEBUG = False
-    assert client_for("heidi").get("/sandbox/fans/").status_code == 403
-    page = client_for("frank").get("/sandbox/fans/")
+@pytest.mark.parametrize("debug", [True, False])
+def test_fans_page_is_the_server_operators_alone_in_every_mode(
+    client, client_for, operator_client, settings, debug
+):
+    """Anonymously (DEBUG on, the development default) one could point the parent account's
+    callback anywhere and read its customers' messages; a tenant's admin could do it to another
+    tenant's accounts. Only the operator may."""
+    settings.DEBUG = debug
+    app, official, _ = make_app_and_user(screen_name="别人的官微")
+    hijack = {"account": official.pk, "app": app.pk, "callback_url": "https://evil.example/cb"}
+    anonymous = client.post("/sandbox/fans/", hijack)
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+    for who in ("alice", "bob", "frank", "heidi", "mallory"):
+        assert client_for(who).get("/sandbox/fans/").status_code == 403
+        assert client_for(who).post("/sandbox/fans/", hijack).status_code == 403
+    assert not FanService.objects.filter(user=official).exists()
+    page = operator_client.get("/sandbox/fans/")
     assert page.status_code == 200
     assert 'name="callback_url"' in page.content.decode()  # the form's fields are on the page
 

@@ -152,19 +152,29 @@ def test_add_fault_validates():
 # --- the page and the command -------------------------------------------------------------------
 
 
-def test_fault_page_needs_a_sandbox_operator(client, client_for, settings):
-    settings.DEBUG = False
-    r = client.get("/sandbox/faults/")
+@pytest.mark.parametrize("debug", [True, False])
+def test_fault_page_is_the_server_operators_alone_in_every_mode(
+    client, client_for, operator_client, settings, debug
+):
+    """With DEBUG on (the development default) anyone could set a 15 s timeout on every
+    endpoint and stall the server; in production any tenant's admin or analyst could."""
+    settings.DEBUG = debug
+    stall = {"action": "add", "endpoint": "*", "kind": "timeout", "probability": "1",
+             "delay_s": "15", "http_status": "503"}  # fmt: skip
+    r = client.post("/sandbox/faults/", stall)
     assert r.status_code == 302 and "login" in r["Location"]
-    assert client_for("heidi").get("/sandbox/faults/").status_code == 403  # viewer
-    page = client_for("frank").get("/sandbox/faults/")  # analyst
+    for who in ("alice", "bob", "frank", "heidi", "mallory"):
+        assert client_for(who).get("/sandbox/faults/").status_code == 403
+        assert client_for(who).post("/sandbox/faults/", stall).status_code == 403
+    assert Fault.objects.count() == 0
+    page = operator_client.get("/sandbox/faults/")
     assert page.status_code == 200
     assert 'name="endpoint"' in page.content.decode()  # the form's fields are on the page
 
 
-def test_operator_adds_toggles_and_removes_faults_on_the_page(client_for, world):
+def test_operator_adds_toggles_and_removes_faults_on_the_page(operator_client, world):
     app, _, _ = world
-    web = client_for("bob")
+    web = operator_client
     r = web.post(
         "/sandbox/faults/",
         {
@@ -190,8 +200,8 @@ def test_operator_adds_toggles_and_removes_faults_on_the_page(client_for, world)
     assert Fault.objects.count() == 0
 
 
-def test_page_shows_field_errors(client_for):
-    r = client_for("bob").post(
+def test_page_shows_field_errors(operator_client):
+    r = operator_client.post(
         "/sandbox/faults/",
         {
             "action": "add",
@@ -206,9 +216,20 @@ def test_page_shows_field_errors(client_for):
     assert Fault.objects.count() == 0
 
 
-def test_debug_lets_anyone_drive_the_fault_page(client, settings):
-    settings.DEBUG = True
-    assert client.get("/sandbox/faults/").status_code == 200
+def test_a_fault_meets_only_calls_with_a_valid_token_of_its_app(world, client):
+    """Injection comes after the token check: no token (or another app's) never meets it."""
+    app, user, token = world
+    other_app, _, other_token = make_app_and_user(screen_name="另一个应用的官微")
+    faults.add_fault("http_5xx", "*", app=app, http_status=503)
+    faults.add_fault("rate_limit", "*", app=None, error_code=10022)  # global: valid tokens only
+    anonymous = client.get("/sandbox/2/statuses/mentions.json")
+    assert anonymous.status_code != 503
+    assert anonymous.json()["error_code"] in (10006, 21332, 21327)
+    forged = call(client, "GET", "statuses/mentions", "2.00nope")
+    assert forged.json()["error_code"] in (10006, 21332, 21327)
+    assert_error(call(client, "GET", "statuses/mentions", token), 10002, 503)
+    theirs = call(client, "GET", "statuses/mentions", other_token)
+    assert theirs.json()["error_code"] == 10022  # only the global fault, never app A's
 
 
 def test_command_line(world):

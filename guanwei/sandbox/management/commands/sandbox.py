@@ -93,10 +93,6 @@ class Command(BaseCommand):
         s.add_argument(
             "--fast-forward", action="store_true", help="write the whole timeline now, ending now"
         )
-        s.add_argument("--statement-after", type=float, default=None, metavar="MIN",
-                       help="crisis: the parent account posts a statement at this minute")  # fmt: skip
-        s.add_argument("--official-posts", action="store_true",
-                       help="live: also post as the demo accounts (launch post, lottery post)")  # fmt: skip
         s.add_argument("--enqueue", action="store_true", help="run on the worker instead")
 
         r = sub.add_parser("replay", help="replay real data: " + ", ".join(DATASETS))
@@ -144,8 +140,7 @@ class Command(BaseCommand):
                 run = runs.scenario_run(
                     opts["name"], accounts=accounts or None, speed=opts["speed"],
                     minutes=opts["minutes"], seed=opts["seed"], intensity=opts["intensity"],
-                    fast_forward=opts["fast_forward"], statement_after_min=opts["statement_after"],
-                    official_posts=opts["official_posts"],
+                    fast_forward=opts["fast_forward"],
                     requested_by="command line",
                 )  # fmt: skip
                 unit = "min"
