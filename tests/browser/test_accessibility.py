@@ -90,6 +90,19 @@ BROKEN_WORDS_JS = """() => {
 }"""
 
 
+# Elements reaching past the right edge of the screen — whether the page scrolls sideways or an
+# ancestor clips them (a select cut off inside a card is as unusable as a page that scrolls).
+TOO_WIDE_JS = """() => {
+  const w = document.documentElement.clientWidth;
+  return [...document.querySelectorAll("body *")]
+    .filter(e => { const r = e.getBoundingClientRect();
+                   return r.width > 1 && r.height > 1 && r.right > w + 1
+                     && e.checkVisibility({contentVisibilityAuto: true, visibilityProperty: true}); })
+    .slice(0, 3)
+    .map(e => e.tagName.toLowerCase() + (e.className ? "." + String(e.className).split(" ")[0] : ""));
+}"""
+
+
 def _check(page: Any, what: str, problems: list[str]) -> None:
     """axe's serious/critical findings, horizontal overflow and (on a desktop screen) words
     broken inside table cells, of the page as it is now."""
@@ -99,15 +112,7 @@ def _check(page: Any, what: str, problems: list[str]) -> None:
         broken = page.evaluate(BROKEN_WORDS_JS)
         if broken:
             problems.append(f"{what}: words broken mid-word in a table: {broken[:5]}")
-    too_wide = page.evaluate(
-        """() => {
-             const w = document.documentElement.clientWidth;
-             if (document.documentElement.scrollWidth <= w) return [];
-             return [...document.querySelectorAll("main *, header *")]
-               .filter(e => e.getBoundingClientRect().right > w + 1)
-               .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : ""));
-           }"""
-    )
+    too_wide = page.evaluate(TOO_WIDE_JS)
     if too_wide:
         problems.append(f"{what}: wider than the screen ({', '.join(too_wide)})")
 
