@@ -163,6 +163,7 @@ def test_every_page_passes_axe_and_fits_the_screen(
 
     # signed in as the owner: every page
     login(page, base, "alice", PASSWORD)
+    assert page.get_attribute("html", "lang") == {"zh-hans": "zh-Hans", "en": "en"}[language]
     for url in pages:
         page.goto(base + url)
         _check(page, url, problems)
@@ -195,12 +196,20 @@ def test_every_page_passes_axe_and_fits_the_screen(
     page.wait_for_selector("main .error")
     _check(page, "/settings/password/ (errors)", problems)
 
+    # a form sent without its CSRF cookie (an expired form)
+    page.goto(base + "/members/")
+    context.clear_cookies(name=settings.CSRF_COOKIE_NAME)
+    page.locator(f"form[action$='/members/{personas.heidi.pk}/reactivate/'] button").click()
+    page.wait_for_selector("main .error-code")
+    _check(page, "403 (CSRF)", problems)
+
     # a page the member may not open
     context.clear_cookies()
     _set_language(context, base, language)
     login(page, base, "carol", PASSWORD)
-    page.goto(base + "/members/invite/")
-    _check(page, "403 or 405 page", problems)
+    page.goto(base + "/audit/")
+    assert page.inner_text("main .error-code") == "403"
+    _check(page, "403", problems)
 
     context.close()
     assert not problems, f"{len(problems)} problem(s) ({language}, {width} px):\n" + "\n".join(
