@@ -22,8 +22,11 @@ install: $(BIN)/guanwei
 demo: install
 	$(BIN)/guanwei demo --port $(PORT)
 
-# Debian's Chromium for the browser tests (Playwright may not download its own browser here).
-browser-deps:
+# Debian's Chromium for the browser tests (Playwright may not download its own browser here), and
+# axe-core from npm (package.json pins it; tests/browser/axe.py injects it from node_modules, never
+# from a CDN).
+AXE := node_modules/axe-core/axe.min.js
+browser-deps: $(AXE)
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null \
@@ -32,6 +35,14 @@ browser-deps:
 	    echo "!! /usr/bin/chromium missing and not root: run 'sudo apt-get install chromium fonts-noto-cjk'; browser tests will be skipped"; \
 	  fi; \
 	fi
+
+$(AXE): package.json package-lock.json
+	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >/dev/null \
+	    || echo "!! could not install npm: the accessibility tests will fail"; \
+	fi
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
 
 test: install browser-deps test-sqlite test-postgres
 
@@ -70,4 +81,4 @@ bench: install
 	$(BIN)/python bench/sandbox.py --quick
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

@@ -8,16 +8,30 @@ from django.utils.translation import gettext_lazy as _
 from guanwei.core.audit import action_label, object_type_label
 from guanwei.core.models import Member, Role
 
+# `autocomplete` tokens (WHATWG autofill) let password managers and assistive technology fill
+# the right field: the sign-in name, the current password, a new password.
+USERNAME = {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+CURRENT_PASSWORD = {"autocomplete": "current-password"}
+NEW_PASSWORD = {"autocomplete": "new-password"}
+
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label=_("用户名"), max_length=150)
-    password = forms.CharField(label=_("密码"), widget=forms.PasswordInput, strip=False)
+    username = forms.CharField(label=_("用户名"), max_length=150, widget=forms.TextInput(attrs=USERNAME))
+    password = forms.CharField(
+        label=_("密码"), widget=forms.PasswordInput(attrs=CURRENT_PASSWORD), strip=False
+    )
 
 
 class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(label=_("当前密码"), widget=forms.PasswordInput, strip=False)
-    new_password1 = forms.CharField(label=_("新密码"), widget=forms.PasswordInput, strip=False)
-    new_password2 = forms.CharField(label=_("再次输入新密码"), widget=forms.PasswordInput, strip=False)
+    old_password = forms.CharField(
+        label=_("当前密码"), widget=forms.PasswordInput(attrs=CURRENT_PASSWORD), strip=False
+    )
+    new_password1 = forms.CharField(
+        label=_("新密码"), widget=forms.PasswordInput(attrs=NEW_PASSWORD), strip=False
+    )
+    new_password2 = forms.CharField(
+        label=_("再次输入新密码"), widget=forms.PasswordInput(attrs=NEW_PASSWORD), strip=False
+    )
 
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()
@@ -35,10 +49,17 @@ class AcceptInvitationForm(forms.Form):
     username = forms.RegexField(
         label=_("用户名"), max_length=150, regex=r"^[\w.@+-]+\Z",
         error_messages={"invalid": _("用户名只能包含字母、数字和 @/./+/-/_")},
+        widget=forms.TextInput(attrs=USERNAME),
     )
-    display_name = forms.CharField(label=_("显示名"), max_length=100)
-    password1 = forms.CharField(label=_("密码"), widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label=_("再次输入密码"), widget=forms.PasswordInput, strip=False)
+    display_name = forms.CharField(
+        label=_("显示名"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    password1 = forms.CharField(
+        label=_("密码"), widget=forms.PasswordInput(attrs=NEW_PASSWORD), strip=False
+    )
+    password2 = forms.CharField(
+        label=_("再次输入密码"), widget=forms.PasswordInput(attrs=NEW_PASSWORD), strip=False
+    )
 
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()

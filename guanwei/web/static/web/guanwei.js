@@ -1,9 +1,54 @@
-// The phone navigation toggle (the only script of ours; htmx does the rest).
-document.addEventListener("click", (event) => {
-  const toggle = event.target.closest("[data-nav-toggle]");
-  if (!toggle) return;
+// guanwei's own script (htmx does the rest). No inline scripts or handlers anywhere in the pages:
+// everything is wired here by delegation, so a Content-Security-Policy without 'unsafe-inline'
+// holds, and elements htmx swaps in (the bell) work without being wired again.
+
+const HEADER_MENUS = ".topbar details";
+
+function setNav(toggle, open) {
   const nav = document.getElementById(toggle.getAttribute("aria-controls"));
-  const open = toggle.getAttribute("aria-expanded") !== "true";
   toggle.setAttribute("aria-expanded", String(open));
   nav.classList.toggle("open", open);
+}
+
+function closeMenu(menu, restoreFocus) {
+  menu.open = false;
+  if (restoreFocus) menu.querySelector("summary").focus();
+}
+
+document.addEventListener("click", (event) => {
+  // the phone navigation toggle
+  const toggle = event.target.closest("[data-nav-toggle]");
+  if (toggle) setNav(toggle, toggle.getAttribute("aria-expanded") !== "true");
+  // a click anywhere else closes an open header menu (one menu open at a time)
+  for (const menu of document.querySelectorAll(`${HEADER_MENUS}[open]`)) {
+    if (!menu.contains(event.target)) closeMenu(menu, false);
+  }
+});
+
+// Esc closes the open header menu (or the phone navigation) and puts focus back on its button.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.defaultPrevented) return;
+  const menu = document.querySelector(`${HEADER_MENUS}[open]`);
+  if (menu) {
+    closeMenu(menu, menu.contains(document.activeElement));
+    event.preventDefault();
+    return;
+  }
+  const toggle = document.querySelector("[data-nav-toggle][aria-expanded='true']");
+  if (toggle) {
+    setNav(toggle, false);
+    toggle.focus();
+    event.preventDefault();
+  }
+});
+
+// Tabbing out of a header menu closes it, so it never hangs open over the page.
+document.addEventListener("focusout", (event) => {
+  const menu = event.target.closest(`${HEADER_MENUS}[open]`);
+  if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) closeMenu(menu, false);
+});
+
+// A one-time secret (a new token, an invitation link) is selected whole when focused.
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches("input.secret[readonly]")) event.target.select();
 });
