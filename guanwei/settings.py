@@ -223,6 +223,11 @@ LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "core:login"
 LOGIN_FAILURE_LIMIT = env_int("GUANWEI_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_S = env_int("GUANWEI_LOGIN_FAILURE_WINDOW_S", 900, minimum=1)
+LOGIN_FAILURE_USER_LIMIT = env_int("GUANWEI_LOGIN_FAILURE_USER_LIMIT", 20, minimum=1)
+LOGIN_FAILURE_ADDRESS_LIMIT = env_int("GUANWEI_LOGIN_FAILURE_ADDRESS_LIMIT", 200, minimum=1)
+# How many reverse proxies in front of guanwei append to X-Forwarded-For (0: trust none and use
+# the address the connection came from).
+TRUSTED_PROXY_COUNT = env_int("GUANWEI_TRUSTED_PROXY_COUNT", 0)
 INVITATION_TTL_S = 7 * 24 * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = IS_PRODUCTION
@@ -262,6 +267,9 @@ MEDIA_ROOT = VAR_DIR / "media"
 DATA_DIR = env("GUANWEI_DATA_DIR")
 if DATA_DIR and not Path(DATA_DIR).is_dir():
     raise ImproperlyConfigured(f"GUANWEI_DATA_DIR={DATA_DIR!r} is not a directory.")
+# The built-in sandbox (a stand-in for Weibo under /sandbox/): on by default outside production,
+# off in production unless asked for. Off, /sandbox/ does not exist at all.
+SANDBOX_ENABLED = env_bool("GUANWEI_SANDBOX", not IS_PRODUCTION)
 HTTP_TIMEOUT_S = float(env_int("GUANWEI_HTTP_TIMEOUT_S", 10, minimum=1))
 TOKEN_EXPIRY_WARNING_S = env_int("GUANWEI_TOKEN_EXPIRY_WARNING_S", 3 * 24 * 3600, minimum=60)
 

@@ -1,5 +1,6 @@
 """URL map: each app brings its own urls module (the API mounts its routers in guanwei.api)."""
 
+from django.conf import settings
 from django.urls import include, path
 
 from guanwei.ops import views as ops_views
@@ -11,6 +12,7 @@ urlpatterns = [
     path("matrix/", include("guanwei.matrix.urls")),
     path("ops/", include("guanwei.ops.urls")),  # plus /healthz
     path("healthz", ops_views.healthz, name="healthz"),
-    path("sandbox/", include("guanwei.sandbox.urls")),
     path("api/v1/", include("guanwei.api.urls")),  # one NinjaAPI, routers from each app
 ]
+if settings.SANDBOX_ENABLED:  # GUANWEI_SANDBOX: off in production unless asked for
+    urlpatterns.append(path("sandbox/", include("guanwei.sandbox.urls")))

@@ -48,9 +48,9 @@ def object_type_label(object_type: str) -> str:
 
 
 def client_ip(request) -> str | None:  # type: ignore[no-untyped-def]
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    from guanwei.core.throttle import client_ip as address_of
+
+    return address_of(request)
 
 
 def record(

@@ -64,7 +64,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         ip = client_ip(request)
         verdict = throttle.check(username, ip)
         if verdict.is_blocked:
-            actions.do_record_failed_login(username, "throttled", request)
+            if verdict.is_new_burst:  # one audit entry per burst, not one per refused request
+                actions.do_record_failed_login(username, "throttled", request)
             form.add_error(
                 None,
                 _("尝试次数过多，请 %(minutes)d 分钟后再试") % {"minutes": verdict.retry_after_minutes},
@@ -76,7 +77,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             member = getattr(user, "member", None) if user is not None else None
             if user is not None and member is not None and member.is_active:
                 login(request, user)
-                throttle.clear_username(username)
+                throttle.clear_username(username, ip)
                 actions.do_record_login(member, request)
                 return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
             throttle.record_failure(username, ip)

@@ -4,15 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from guanwei.matrix.models import Account, Connection
+from django.conf import settings
+
+from guanwei.matrix.models import Account, Connection, PlatformKind
+
+
+def builtin_sandbox_url() -> str:
+    """Where this server's own sandbox answers. It follows GUANWEI_BASE_URL at run time (which
+    `guanwei run --port N` sets for itself and its worker when it is not given), so a demo seeded
+    for one port still works when served on another."""
+    return f"{settings.BASE_URL}/sandbox"
+
+
+def base_url_of(connection: Connection) -> str:
+    """A sandbox connection is the built-in sandbox of this server, wherever it listens now;
+    other kinds use the address stored with the connection."""
+    if connection.kind == PlatformKind.SANDBOX:
+        return builtin_sandbox_url()
+    return connection.base_url
 
 
 def for_connection(connection: Connection, **extra: Any) -> Any:
     from guanwei.platforms import get_connector
+    from guanwei.platforms.base import PlatformError
 
+    if connection.kind == PlatformKind.SANDBOX and not settings.SANDBOX_ENABLED:
+        raise PlatformError(
+            "unavailable",
+            "the built-in sandbox is switched off on this server (GUANWEI_SANDBOX=false)",
+            permanent=True,
+        )
     return get_connector(
         connection.kind,
-        base_url=connection.base_url,
+        base_url=base_url_of(connection),
         app_key=connection.app_key,
         app_secret=connection.app_secret,
         **extra,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from guanwei.core.models import Member
+from guanwei.matrix.connectors import builtin_sandbox_url
 from guanwei.matrix.models import Account, Connection, MatrixRole, PlatformKind
 
 
@@ -18,9 +20,10 @@ class ConnectionForm(forms.ModelForm):
     base_url = forms.URLField(
         label=_("接口地址"),
         max_length=200,
+        required=False,
         assume_scheme="https",
         help_text=_(
-            "平台接口的根地址。沙盒：本站地址加 /sandbox；新浪微博：https://api.weibo.com；Mastodon：实例地址，如 https://mastodon.social"
+            "平台接口的根地址。新浪微博：https://api.weibo.com；Mastodon：实例地址，如 https://mastodon.social；沙盒：留空（总是本站的 /sandbox）"
         ),
     )
     new_secret = forms.CharField(
@@ -48,13 +51,26 @@ class ConnectionForm(forms.ModelForm):
         else:
             secret.label = _("更换 App Secret")
             secret.help_text = _("已保存（出于安全不再显示）。留空则保留原来的；填写则替换。")
-        self.fields["kind"].choices = PlatformKind.choices
+        kinds = PlatformKind.choices
+        if not settings.SANDBOX_ENABLED and self.instance.kind != PlatformKind.SANDBOX:
+            kinds = [(k, label) for k, label in kinds if k != PlatformKind.SANDBOX]
+        self.fields["kind"].choices = kinds
 
     def clean_base_url(self) -> str:
         url = self.cleaned_data["base_url"].rstrip("/")
-        if not url.startswith(("http://", "https://")):
+        if url and not url.startswith(("http://", "https://")):
             raise forms.ValidationError(_("接口地址必须以 http:// 或 https:// 开头。"))
         return url
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("kind") == PlatformKind.SANDBOX:
+            # The built-in sandbox: always this server's own, wherever it listens (see
+            # matrix.connectors.builtin_sandbox_url); the stored address is only a record.
+            data["base_url"] = builtin_sandbox_url()
+        elif data.get("kind") and not data.get("base_url") and "base_url" not in self.errors:
+            self.add_error("base_url", _("请填写平台接口的根地址。"))
+        return data
 
     def clean_app_key(self) -> str:
         key = self.cleaned_data["app_key"].strip()

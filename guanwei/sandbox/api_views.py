@@ -163,7 +163,7 @@ def token_string(request: HttpRequest) -> str:
 def find_token(raw: str) -> Token | None:
     if not raw or len(raw) > 64:
         return None
-    return Token.objects.select_related("app", "user").filter(token=raw).first()
+    return Token.matching(raw).select_related("app", "user").first()
 
 
 def check_token(token: Token | None, raw: str) -> Token:

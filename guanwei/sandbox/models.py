@@ -7,8 +7,12 @@ Change state only through `guanwei.sandbox.store` (counters and ids are kept the
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from guanwei.core.crypto import EncryptedTextField
 
 
 class Sequence(models.Model):
@@ -37,7 +41,9 @@ class App(models.Model):
     """An app registered on the sandbox (my apps → 应用信息): key, secret, safe domains, limits."""
 
     app_key = models.CharField(max_length=20, unique=True)
-    app_secret = models.CharField(max_length=64)
+    # Encrypted at rest (GUANWEI_SECRET_KEYS), like guanwei's own secrets: the platform needs it
+    # back to sign fans-service pushes, so a hash would not do.
+    app_secret = EncryptedTextField()
     name = models.CharField(max_length=100)
     level = models.CharField(max_length=16, choices=AppLevel.choices, default=AppLevel.NORMAL)
     # Overrides the level's lifetime when set (seconds).
@@ -103,10 +109,20 @@ class SandboxUser(models.Model):
         return self.screen_name
 
 
-class Token(models.Model):
-    """An OAuth2 access token of one user for one app (Weibo tokens look like `2.00…`)."""
+def hash_credential(raw: str) -> str:
+    """SHA-256 of a token or code: what the platform looks credentials up by."""
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
-    token = models.CharField(max_length=64, unique=True)
+
+class Token(models.Model):
+    """An OAuth2 access token of one user for one app (Weibo tokens look like `2.00…`).
+
+    Stored as a real platform would: looked up by its SHA-256 (`token_hash`), never in clear
+    text. Weibo hands the *same* token back when a user re-authorises within its validity, so
+    the platform keeps it too, encrypted (`token_sealed`), to give it back then."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_sealed = EncryptedTextField()
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="tokens")
     user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="tokens")
     scope = models.CharField(max_length=300, blank=True)
@@ -121,11 +137,21 @@ class Token(models.Model):
     def __str__(self) -> str:
         return f"token of {self.user_id} for app {self.app_id}"
 
+    @property
+    def token(self) -> str:
+        """The token itself (decrypted): only for handing it to its app."""
+        return self.token_sealed
+
+    @classmethod
+    def matching(cls, raw: str) -> models.QuerySet[Token]:
+        return cls.objects.filter(token_hash=hash_credential(raw))
+
 
 class AuthCode(models.Model):
-    """A one-time authorization code (oauth2/authorize → oauth2/access_token)."""
+    """A one-time authorization code (oauth2/authorize → oauth2/access_token). Only its SHA-256
+    is stored; the code itself is in the redirect and nowhere else."""
 
-    code = models.CharField(max_length=64, unique=True)
+    code_hash = models.CharField(max_length=64, unique=True)
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="+")
     redirect_uri = models.CharField(max_length=500)

@@ -7,6 +7,7 @@ login: the sandbox plays another website.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -18,11 +19,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from guanwei.core import throttle
 from guanwei.core.clock import now
 
 from . import faults, store
 from .errors import ApiError, OAuthError, error_response, oauth_error_response
-from .models import App, AuthCode, SandboxUser, Token
+from .models import App, AuthCode, SandboxUser, Token, hash_credential
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def _app_of_request(request: HttpRequest) -> App | None:
     if params.get("client_id"):
         return App.objects.filter(app_key=params["client_id"]).first()
     if params.get("access_token"):
-        token = Token.objects.select_related("app").filter(token=params["access_token"]).first()
+        token = Token.matching(params["access_token"]).select_related("app").first()
         return token.app if token else None
     return None
 
@@ -177,11 +179,23 @@ def _authorize(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
             return _error_redirect(redirect_uri, 21330, "user denied the authorization", state)
         screen_name = params.get("screen_name", "").strip()
         if screen_name or not user:
+            ip = throttle.client_ip(request)
+            verdict = throttle.check(f"sandbox:{screen_name}", ip, scope="sandbox")
             candidate = SandboxUser.objects.filter(screen_name=screen_name).first()
-            if candidate and store.check_user_password(candidate, params.get("password", "")):
+            if verdict.is_blocked:
+                # Throttled like guanwei's own sign-in: a platform's consent page is a login form.
+                user = None
+                error = _("尝试次数过多，请 %(minutes)d 分钟后再试") % {
+                    "minutes": verdict.retry_after_minutes
+                }
+                if verdict.is_new_burst:
+                    log.warning("sandbox.oauth consent throttled ip=%s", ip)
+            elif candidate and store.check_user_password(candidate, params.get("password", "")):
                 user = candidate
                 request.session[SESSION_KEY] = user.pk
+                throttle.clear_username(f"sandbox:{screen_name}", ip)
             else:
+                throttle.record_failure(f"sandbox:{screen_name}", ip)
                 user = None
                 error = _("昵称或密码错误")
         if user is not None:
@@ -189,9 +203,9 @@ def _authorize(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
                 return _error_redirect(
                     redirect_uri, 21321, "Applications over the unaudited use restrictions", state
                 )
-            code = store.create_auth_code(app, user, redirect_uri, scope)
+            code = store.create_auth_code(app, user, redirect_uri, scope)[1]
             log.info("sandbox.oauth authorize app=%s uid=%s", app.app_key, user.pk)
-            return HttpResponseRedirect(with_query(redirect_uri, code=code.code, state=state))
+            return HttpResponseRedirect(with_query(redirect_uri, code=code, state=state))
     accounts = list(
         SandboxUser.objects.exclude(password="")
         .order_by("-is_official", "screen_name")
@@ -237,7 +251,7 @@ def access_token(request: HttpRequest) -> HttpResponse:
     if not p.get("client_id") or not p.get("client_secret"):
         raise OAuthError(21323, "miss client id or secret")
     app = App.objects.filter(app_key=p["client_id"]).first()
-    if app is None or app.app_secret != p["client_secret"]:
+    if app is None or not hmac.compare_digest(app.app_secret, p["client_secret"]):
         raise OAuthError(21324, "invalid client id or secret")
     if not grant_type:
         raise OAuthError(21323, "miss grant_type")
@@ -249,7 +263,7 @@ def access_token(request: HttpRequest) -> HttpResponse:
         raise OAuthError(21323, "miss code")
     if not p.get("redirect_uri"):
         raise OAuthError(21323, "miss redirect uri")
-    pending = AuthCode.objects.filter(code=code_value, app=app).first()
+    pending = AuthCode.objects.filter(code_hash=hash_credential(code_value), app=app).first()
     if (
         pending is not None
         and pending.used_at is None
@@ -277,7 +291,7 @@ def _token_for(request: HttpRequest) -> Token:
     raw = _params(request).get("access_token", "").strip()
     if not raw:
         raise OAuthError(21323, "miss access_token")
-    token = Token.objects.select_related("app").filter(token=raw, revoked_at=None).first()
+    token = Token.matching(raw).select_related("app").filter(revoked_at=None).first()
     if token is None:
         raise OAuthError(21332, "invalid_access_token")
     return token

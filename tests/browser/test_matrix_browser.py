@@ -79,12 +79,13 @@ def test_editor_logs_in_switches_to_english_and_opens_the_matrix(
 
 
 def test_admin_connects_a_sandbox_account_through_the_consent_page(
-    personas, live_server, page, screenshots
+    personas, live_server, page, screenshots, settings
 ) -> None:
     from guanwei.sandbox import store
     from guanwei.sandbox.world import DEMO_PASSWORD, ensure_demo_world
 
     base = live_server.url
+    settings.BASE_URL = base  # the built-in sandbox is this server's, where it listens
     world = ensure_demo_world(base)
     Connection.objects.filter(pk=personas.connection.pk).update(
         base_url=f"{base}/sandbox", app_key=world.app_key, app_secret=world.app_secret

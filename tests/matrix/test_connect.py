@@ -19,10 +19,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def world(personas, live_server):  # type: ignore[no-untyped-def]
+def world(personas, live_server, settings):  # type: ignore[no-untyped-def]
     """The sandbox's demo app, registered for the test client's host, and the personas'
     connection pointed at the live sandbox."""
     demo = ensure_demo_world("http://testserver")
+    settings.BASE_URL = live_server.url  # the built-in sandbox is this server's, where it listens
     Connection.objects.filter(pk=personas.connection.pk).update(
         base_url=f"{live_server.url}/sandbox", app_key=demo.app_key, app_secret=demo.app_secret
     )

@@ -24,11 +24,12 @@ STALE_FOLLOWERS = 42
 
 
 @pytest.fixture
-def world(personas, live_server):  # type: ignore[no-untyped-def]
+def world(personas, live_server, settings):  # type: ignore[no-untyped-def]
     """The sandbox's demo matrix; the personas' connection points at the live sandbox with the
     demo app, and the parent and product accounts are the sandbox's, with their live tokens (as
     connecting them would leave them, except for the facts this job is meant to correct)."""
     demo = ensure_demo_world("http://testserver")
+    settings.BASE_URL = live_server.url  # the built-in sandbox is this server's, where it listens
     Connection.objects.filter(pk=personas.connection.pk).update(
         base_url=f"{live_server.url}/sandbox", app_key=demo.app_key, app_secret=demo.app_secret
     )
@@ -59,7 +60,7 @@ def _new_fans(n: int, followee_uid: str) -> None:
 
 
 def _token(remote_token: str) -> Token:
-    return Token.objects.get(token=remote_token)
+    return Token.matching(remote_token).get()
 
 
 def test_followers_name_verification_and_expiry_follow_the_platform(personas, world) -> None:

@@ -299,16 +299,16 @@ def test_keyword_search_for_commercial_apps_only(world: World) -> None:
 
 def test_code_exchange_token_info_and_revoke(world: World) -> None:
     redirect = "https://guanwei.example/matrix/callback"
-    code = store.create_auth_code(world.app, world.official, redirect)
+    _, code = store.create_auth_code(world.app, world.official, redirect)
     conn = world.connector(token="", uid="")
     url = httpx.URL(conn.authorize_url(redirect, "csrf-state"))
     assert url.path == "/sandbox/oauth2/authorize" and url.params["client_id"] == world.app.app_key
-    grant = conn.exchange_code(code.code, redirect)
+    grant = conn.exchange_code(code, redirect)
     assert grant.uid == str(world.official.pk) and grant.access_token.startswith("2.00")
     assert grant.expires_in_s is not None and grant.expires_in_s > 0
     assert grant.refresh_token is None  # web apps get none (§1.5)
     with pytest.raises(PlatformError) as reused:
-        world.connector(token="", uid="").exchange_code(code.code, redirect)
+        world.connector(token="", uid="").exchange_code(code, redirect)
     assert reused.value.kind == "invalid" and reused.value.code == "21325"
     info = conn.token_info()
     assert (info.uid, info.app_key) == (str(world.official.pk), world.app.app_key)

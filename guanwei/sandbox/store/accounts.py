@@ -19,6 +19,7 @@ from ..models import (
     Picture,
     SandboxUser,
     Token,
+    hash_credential,
 )
 from .ids import allocate_ids
 
@@ -143,8 +144,10 @@ def issue_token(
 ) -> Token:
     """A new access token (`2.00…`), valid for `lifetime_s` or the app level's lifetime."""
     at = now()
+    raw = "2.00" + secrets.token_hex(14)
     return Token.objects.create(
-        token="2.00" + secrets.token_hex(14),
+        token_hash=hash_credential(raw),
+        token_sealed=raw,
         app=app,
         user=user,
         scope=scope,
@@ -186,27 +189,36 @@ def expire_token(token: Token) -> None:
     token.save(update_fields=["expires_at"])
 
 
-def create_auth_code(app: App, user: SandboxUser, redirect_uri: str, scope: str = "") -> AuthCode:
-    return AuthCode.objects.create(
-        code=secrets.token_hex(16),
+def create_auth_code(
+    app: App, user: SandboxUser, redirect_uri: str, scope: str = ""
+) -> tuple[AuthCode, str]:
+    """A new one-time code and the code itself (only its hash is stored)."""
+    raw = secrets.token_hex(16)
+    code = AuthCode.objects.create(
+        code_hash=hash_credential(raw),
         app=app,
         user=user,
         redirect_uri=redirect_uri,
         scope=scope,
         created_at=now(),
     )
+    return code, raw
 
 
 def redeem_auth_code(app: App, code: str) -> AuthCode | None:
     """Mark a code used, once: a conditional UPDATE so two redemptions cannot both win.
     None when it is unknown, of another app, already used or older than 10 minutes."""
     at = now()
+    code_hash = hash_credential(code)
     claimed = AuthCode.objects.filter(
-        code=code, app=app, used_at=None, created_at__gt=at - timedelta(seconds=AUTH_CODE_TTL_S)
+        code_hash=code_hash,
+        app=app,
+        used_at=None,
+        created_at__gt=at - timedelta(seconds=AUTH_CODE_TTL_S),
     ).update(used_at=at)
     if not claimed:
         return None
-    return AuthCode.objects.select_related("user").get(code=code)
+    return AuthCode.objects.select_related("user").get(code_hash=code_hash)
 
 
 # --- pictures -----------------------------------------------------------------------------------

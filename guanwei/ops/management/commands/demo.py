@@ -23,6 +23,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
         if settings.IS_PRODUCTION:
             raise CommandError("guanwei demo prints its passwords: not with GUANWEI_ENV=production.")
+        if not settings.SANDBOX_ENABLED:
+            raise CommandError(
+                "the demo runs on the built-in sandbox, which is switched off "
+                "(GUANWEI_SANDBOX=false): set GUANWEI_SANDBOX=true."
+            )
         port = options["port"] or default_port()
         if not 0 < port < 65536:
             raise CommandError(f"--port {port} is not a TCP port.")

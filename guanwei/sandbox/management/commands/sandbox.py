@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from guanwei.sandbox import runs
@@ -118,6 +119,11 @@ class Command(BaseCommand):
         sub.add_parser("runs", help="list recent runs")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if not settings.SANDBOX_ENABLED:
+            raise CommandError(
+                "the built-in sandbox is switched off on this server (GUANWEI_SANDBOX=false); "
+                "set GUANWEI_SANDBOX=true to use it"
+            )
         action = opts["action"]
         if action == "runs":
             for run in Run.objects.order_by("-id")[:20]:

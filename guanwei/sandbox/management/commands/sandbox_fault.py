@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from guanwei.sandbox import faults
@@ -43,6 +44,11 @@ class Command(BaseCommand):
         return app
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.SANDBOX_ENABLED:
+            raise CommandError(
+                "the built-in sandbox is switched off on this server (GUANWEI_SANDBOX=false); "
+                "set GUANWEI_SANDBOX=true to use it"
+            )
         action = options["action"]
         if action == "list":
             rows = Fault.objects.select_related("app").order_by("pk")
