@@ -270,6 +270,9 @@ if DATA_DIR and not Path(DATA_DIR).is_dir():
 # The built-in sandbox (a stand-in for Weibo under /sandbox/): on by default outside production,
 # off in production unless asked for. Off, /sandbox/ does not exist at all.
 SANDBOX_ENABLED = env_bool("GUANWEI_SANDBOX", not IS_PRODUCTION)
+# Internal hosts or networks (CIDR) that outbound requests may reach anyway: a platform run on
+# your own network. Everything else internal (loopback, private, link-local…) is refused.
+OUTBOUND_ALLOW = [h.strip() for h in env("GUANWEI_OUTBOUND_ALLOW").split(",") if h.strip()]
 HTTP_TIMEOUT_S = float(env_int("GUANWEI_HTTP_TIMEOUT_S", 10, minimum=1))
 TOKEN_EXPIRY_WARNING_S = env_int("GUANWEI_TOKEN_EXPIRY_WARNING_S", 3 * 24 * 3600, minimum=60)
 

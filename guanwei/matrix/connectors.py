@@ -34,6 +34,9 @@ def for_connection(connection: Connection, **extra: Any) -> Any:
             "the built-in sandbox is switched off on this server (GUANWEI_SANDBOX=false)",
             permanent=True,
         )
+    from guanwei.core import outbound
+
+    extra.setdefault("transport", outbound.transport())  # the outbound policy, after DNS
     return get_connector(
         connection.kind,
         base_url=base_url_of(connection),

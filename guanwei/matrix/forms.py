@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from guanwei.core import outbound
 from guanwei.core.models import Member
 from guanwei.matrix.connectors import builtin_sandbox_url
 from guanwei.matrix.models import Account, Connection, MatrixRole, PlatformKind
@@ -60,6 +61,11 @@ class ConnectionForm(forms.ModelForm):
         url = self.cleaned_data["base_url"].rstrip("/")
         if url and not url.startswith(("http://", "https://")):
             raise forms.ValidationError(_("接口地址必须以 http:// 或 https:// 开头。"))
+        if url and outbound.url_problem(url):
+            # One message for every reason: the form is no probe of the inside network.
+            raise forms.ValidationError(
+                _("不能使用这个地址：平台接口须是公网地址（生产环境须为 https）。内网平台请由服务器管理员在 GUANWEI_OUTBOUND_ALLOW 中放行。")
+            )
         return url
 
     def clean(self) -> dict[str, Any]:

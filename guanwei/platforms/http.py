@@ -5,8 +5,10 @@ name the endpoint but never a token, secret or query string."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +53,138 @@ def _install_httpx_filter() -> None:
 
 
 _install_httpx_filter()
+
+
+# --- where outbound requests may go -----------------------------------------------------------
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class OutboundRefused(httpx.ConnectError):
+    """The address is not one guanwei may call. Deliberately a ConnectError: whoever typed the
+    URL sees exactly what a closed port or a dead host gives (no scanning of the inside network
+    by reading error messages); only the operator's log says it was the policy."""
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """Where outbound requests may go (the one check, applied in the transport, after DNS).
+
+    * ``require_https``: refuse plain http (production).
+    * Internal addresses — loopback, private, link-local, shared (CGNAT), multicast, reserved,
+      unspecified, and IPv4 addresses inside IPv6 (mapped, 6to4, NAT64) — are refused unless
+      ``allowed_networks`` holds them or the host is in ``allowed_hosts`` (a platform on the
+      user's own network, set explicitly).
+    * ``trusted_origins``: ``scheme://host:port`` origins that skip every check: the server's
+      own address, where the built-in sandbox answers.
+    """
+
+    require_https: bool = False
+    allowed_hosts: frozenset[str] = frozenset()
+    allowed_networks: tuple[Network, ...] = ()
+    trusted_origins: frozenset[str] = frozenset()
+
+    def is_trusted_origin(self, url: httpx.URL) -> bool:
+        return origin_of(url) in self.trusted_origins
+
+    def static_problem(self, url: str) -> str | None:
+        """What is wrong with `url` before any DNS (for forms); None when it may be tried."""
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            return "malformed"
+        if self.is_trusted_origin(parsed):
+            return None
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return "scheme"
+        if self.require_https and parsed.scheme != "https":
+            return "scheme"
+        host = parsed.host.lower().rstrip(".")
+        if host in self.allowed_hosts:
+            return None
+        if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+            return "address"
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return None  # a name: decided after resolution
+        return None if self.address_allowed(address) else "address"
+
+    def address_allowed(self, address: Address) -> bool:
+        if any(address in net for net in self.allowed_networks if net.version == address.version):
+            return True
+        for candidate in _embedded(address):
+            if (
+                not candidate.is_global
+                or candidate.is_multicast
+                or candidate.is_reserved
+                or candidate.is_unspecified
+            ):
+                return False
+        return True
+
+    def resolve(self, url: httpx.URL) -> str | None:
+        """The address to connect to (pinned: the one that was checked, so a second DNS answer
+        cannot swap in an internal one), or None to connect as usual (trusted origin, allowed
+        host). Raises OutboundRefused."""
+        if self.is_trusted_origin(url):
+            return None
+        problem = self.static_problem(str(url))
+        if problem:
+            raise OutboundRefused(f"outbound request refused ({problem})")
+        host = url.host.lower().rstrip(".")
+        if host in self.allowed_hosts:
+            return None
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise OutboundRefused("outbound request refused (name does not resolve)") from None
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+        if not addresses or not all(self.address_allowed(a) for a in addresses):
+            raise OutboundRefused("outbound request refused (address)")
+        return str(addresses[0])
+
+
+def origin_of(url: httpx.URL) -> str:
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.scheme}://{(url.host or '').lower()}:{port}"
+
+
+def _embedded(address: Address) -> list[Address]:
+    """The address and any IPv4 address carried inside an IPv6 one."""
+    found: list[Address] = [address]
+    if isinstance(address, ipaddress.IPv6Address):
+        for inner in (address.ipv4_mapped, address.sixtofour):
+            if inner is not None:
+                found.append(inner)
+        if address in ipaddress.ip_network("64:ff9b::/96"):  # NAT64
+            found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """httpx's transport behind an :class:`OutboundPolicy`: every request's host is resolved,
+    checked, and the connection made to that checked address (TLS still verifies the name)."""
+
+    def __init__(self, policy: OutboundPolicy, inner: httpx.BaseTransport | None = None) -> None:
+        self.policy = policy
+        self._inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            pinned = self.policy.resolve(request.url)
+        except OutboundRefused:
+            log.warning("outbound request refused by policy host=%s", request.url.host)
+            raise
+        if pinned is not None and pinned != request.url.host:
+            request.extensions = {**request.extensions, "sni_hostname": request.url.host}
+            request.url = request.url.copy_with(host=pinned)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 @dataclass(frozen=True)

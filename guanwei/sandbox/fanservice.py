@@ -53,13 +53,22 @@ def signed_params(app_secret: str) -> dict[str, str]:
     }
 
 
+def _client(timeout_s: float) -> httpx.Client:
+    """Pushes go out through guanwei's outbound policy like every other request: a callback
+    pointed at an internal address (`http://127.0.0.1:6379/`) is never called."""
+    from guanwei.core import outbound
+
+    return httpx.Client(transport=outbound.transport(), timeout=timeout_s)
+
+
 def verify_callback(fs: FanService, *, timeout_s: float = PUSH_TIMEOUT_S) -> bool:
     """The URL validation Weibo does when developer mode is enabled: GET with signature,
     timestamp, nonce and echostr; the callback must answer the raw echostr."""
     echostr = secrets.token_hex(8)
     params = {**signed_params(fs.app.app_secret), "echostr": echostr}
     try:
-        response = httpx.get(fs.callback_url, params=params, timeout=timeout_s)
+        with _client(timeout_s) as client:
+            response = client.get(fs.callback_url, params=params)
     except httpx.HTTPError as exc:
         log.info("sandbox.fans verify failed user=%s error=%s", fs.user_id, exc.__class__.__name__)
         return False
@@ -112,12 +121,10 @@ def deliver(push: Push, *, timeout_s: float = PUSH_TIMEOUT_S, tries: int = PUSH_
     error = ""
     for attempt in range(1, tries + 1):
         try:
-            response = httpx.post(
-                fs.callback_url,
-                params=signed_params(fs.app.app_secret),
-                json=payload,
-                timeout=timeout_s,
-            )
+            with _client(timeout_s) as client:
+                response = client.post(
+                    fs.callback_url, params=signed_params(fs.app.app_secret), json=payload
+                )
         except httpx.HTTPError as exc:
             error = f"{exc.__class__.__name__}: {exc}"
             continue

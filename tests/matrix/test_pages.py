@@ -284,3 +284,29 @@ def test_renaming_a_connection_onto_a_taken_name_is_a_name_error_and_not_audited
     assert "同名" in exc.value.message_dict["name"][0]
     assert AuditEntry.objects.count() == audited
     assert Connection.objects.get(pk=second.pk).name == "微博正式"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:6379", "http://localhost:5432", "http://169.254.169.254", "http://10.1.2.3:22"],
+)
+def test_a_connection_cannot_point_at_an_internal_address(personas, client_for, base_url) -> None:  # type: ignore[no-untyped-def]
+    """An admin could set base_url to an internal host and read back different errors per port."""
+    response = client_for("bob").post(
+        "/matrix/connections/new",
+        {"name": "内网", "kind": "weibo", "base_url": base_url, "app_key": "1", "new_secret": "s"},
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors["base_url"]
+    assert errors == [str(errors[0])] and "GUANWEI_OUTBOUND_ALLOW" in errors[0]  # one message
+    assert not Connection.objects.filter(name="内网").exists()
+
+
+def test_an_operator_allowance_admits_a_platform_on_the_own_network(personas, client_for, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.OUTBOUND_ALLOW = ["10.20.0.0/16"]
+    response = client_for("bob").post(
+        "/matrix/connections/new",
+        {"name": "内网 Mastodon", "kind": "mastodon", "base_url": "http://10.20.0.7",
+         "app_key": "1", "new_secret": "s"},  # fmt: skip
+    )
+    assert response.status_code == 302

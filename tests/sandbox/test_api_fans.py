@@ -78,8 +78,11 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
     r = Receiver()
+    # The test receiver listens on loopback, which the outbound policy refuses unless allowed
+    # (as an operator would for a receiver on their own network).
+    settings.OUTBOUND_ALLOW = [urlsplit(r.url).hostname]
     yield r
     r.close()
 
@@ -349,3 +352,19 @@ def test_bulk_dms_open_reply_windows_and_push_only_when_asked(
             [{"sender": fans[1].pk, "receiver": official.pk, "text": "急"}], notify=True
         )
     assert [p["payload"]["text"] for p in receiver.posts] == ["急"]
+
+
+def test_a_callback_on_an_internal_address_is_never_called(operator_client, immediate_tasks):
+    """A callback set to http://127.0.0.1:6379/ made the server send a request to Redis."""
+    import socket
+
+    app, official, _ = make_app_and_user(screen_name="内网回调的官微")
+    with socket.socket() as listener:  # a "Redis" that records whether anyone connected
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        fs = store.configure_fan_service(official, app, f"http://127.0.0.1:{port}/")
+        assert fanservice.verify_callback(fs) is False
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody came
