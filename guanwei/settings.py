@@ -124,6 +124,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    *(["csp.middleware.CSPMiddleware"] if IS_PRODUCTION else []),
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "guanwei.web.middleware.ChineseUnlessSwitchedMiddleware",
@@ -232,6 +233,23 @@ INVITATION_TTL_S = 7 * 24 * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
+
+# --- TLS and browser security headers --------------------------------------------------------
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto (only when it always sets it,
+# overwriting what the client sent). Absolute links never depend on it: they are built from
+# GUANWEI_BASE_URL (core.links).
+if env_bool("GUANWEI_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("GUANWEI_SSL_REDIRECT", IS_PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+SECURE_HSTS_SECONDS = env_int("GUANWEI_HSTS_SECONDS", 365 * 24 * 3600 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GUANWEI_HSTS_INCLUDE_SUBDOMAINS", IS_PRODUCTION)
+# The preload directive only says "may be preloaded"; the domain joins browsers' list only when
+# someone submits it. Turn it off if guanwei shares a domain with http-only sites.
+SECURE_HSTS_PRELOAD = env_bool("GUANWEI_HSTS_PRELOAD", IS_PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 if IS_PRODUCTION:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
@@ -284,7 +302,31 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    # Every handler gets the redaction filter: no token, invitation or OAuth code in any log line.
+    "filters": {"redact": {"()": "guanwei.core.logredact.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Content-Security-Policy (production; django-csp) -----------------------------------------
+# Scripts only from our own static files (htmx runs with allowEval off: see web/base.html);
+# inline style attributes are allowed (htmx's swap classes, a few style="…" in templates).
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, "https:"],
+    }
 }

@@ -29,6 +29,7 @@ from guanwei.core.forms import (
     RoleForm,
     TokenForm,
 )
+from guanwei.core.links import absolute_url
 from guanwei.core.models import ApiToken, Invitation, Member, Role
 from guanwei.core.permissions import can, get_for, member_required
 
@@ -162,7 +163,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
         except ActionError as exc:
             _apply_form_error(form, exc)
         else:
-            link = request.build_absolute_uri(reverse("core:invite_accept", args=[issued.token]))
+            link = absolute_url(reverse("core:invite_accept", args=[issued.token]))
             # The link is shown on this response only; the database keeps just its hash.
             return render(
                 request, "core/invitation_created.html",

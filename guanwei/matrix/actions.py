@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from guanwei.core import audit, clock
+from guanwei.core.links import absolute_url
 from guanwei.core.models import Member
 from guanwei.core.permissions import require
 from guanwei.matrix import connectors
@@ -235,7 +236,8 @@ class ConnectResult:
 
 
 def callback_url(request: Any, connection: Connection) -> str:
-    return request.build_absolute_uri(reverse("matrix:callback", args=[connection.pk]))
+    """The OAuth redirect_uri: from GUANWEI_BASE_URL (https behind a TLS proxy)."""
+    return absolute_url(reverse("matrix:callback", args=[connection.pk]))
 
 
 def begin_connect(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from guanwei.core.models import AuditEntry, Notification
@@ -22,8 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def world(personas, live_server, settings):  # type: ignore[no-untyped-def]
     """The sandbox's demo app, registered for the test client's host, and the personas'
     connection pointed at the live sandbox."""
-    demo = ensure_demo_world("http://testserver")
-    settings.BASE_URL = live_server.url  # the built-in sandbox is this server's, where it listens
+    settings.BASE_URL = live_server.url
+    demo = ensure_demo_world(live_server.url)  # registers the app's redirect_uri on this server  # the built-in sandbox is this server's, where it listens
     Connection.objects.filter(pk=personas.connection.pk).update(
         base_url=f"{live_server.url}/sandbox", app_key=demo.app_key, app_secret=demo.app_secret
     )
@@ -61,7 +62,7 @@ def test_admin_connects_a_new_account_end_to_end(personas, world, client_for) ->
     query = parse_qs(urlsplit(authorize_url).query)
     assert query["client_id"] == [world.app_key]
     assert query["redirect_uri"] == [
-        f"http://testserver/matrix/connections/{personas.connection.pk}/callback"
+        f"{settings.BASE_URL}/matrix/connections/{personas.connection.pk}/callback"
     ]
 
     callback = _consent(bob, authorize_url, "示例乳业华东")

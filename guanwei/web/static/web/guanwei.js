@@ -52,3 +52,13 @@ document.addEventListener("focusout", (event) => {
 document.addEventListener("focusin", (event) => {
   if (event.target.matches("input.secret[readonly]")) event.target.select();
 });
+
+// The bell refreshes every minute, but not in a hidden tab nor while its list is open (a
+// refresh would close it under the reader's eyes). Here rather than as an hx-trigger filter:
+// filters need eval, which the Content-Security-Policy forbids.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const elt = event.detail.elt;
+  if (elt.matches && elt.matches("[data-refresh-when-idle]") && (document.hidden || elt.open)) {
+    event.preventDefault();
+  }
+});
