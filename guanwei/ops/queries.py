@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from django_tasks_db.models import DBTaskResult
 
 from guanwei.core import clock
-from guanwei.ops.models import PeriodicJobState, WorkerHeartbeat, stale_before
+from guanwei.ops.models import PeriodicJobState, WorkerHeartbeat
 from guanwei.ops.schedule import JOBS, PeriodicJob
 
 # A run is overdue when nobody claimed it this long after it was due (a worker checks every
@@ -26,8 +26,11 @@ def uses_task_queue() -> bool:
 
 
 def fresh_workers():  # type: ignore[no-untyped-def]
-    """Workers that beat within WORKER_STALE_AFTER_S and have not stopped."""
-    return WorkerHeartbeat.objects.filter(last_beat_at__gte=stale_before(), stopped_at__isnull=True)
+    """Workers that beat within WORKER_STALE_AFTER_S, have not stopped, and — when they run on
+    this host — whose process still exists (a killed worker is dead at once, not in 120 s)."""
+    from guanwei.ops.recovery import fresh_worker_ids
+
+    return WorkerHeartbeat.objects.filter(worker_id__in=fresh_worker_ids())
 
 
 def last_beat_at() -> datetime | None:

@@ -38,6 +38,13 @@ JOBS: list[PeriodicJob] = [
         description="Forget heartbeats of workers that stopped or vanished more than a day ago.",
     ),
     PeriodicJob(
+        name="ops.recover_tasks",
+        interval=timedelta(minutes=1),
+        task="guanwei.ops.tasks.recover_tasks",
+        description="Requeue the tasks of a worker that died (or fail them with the reason when "
+        "they are not safe to run again).",
+    ),
+    PeriodicJob(
         name="matrix.check_tokens",
         interval=timedelta(minutes=15),
         task="guanwei.matrix.tasks.check_tokens",

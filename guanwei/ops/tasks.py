@@ -27,3 +27,11 @@ def prune_task_results() -> dict[str, int]:
 def prune_heartbeats() -> int:
     deleted, _ = WorkerHeartbeat.objects.filter(last_beat_at__lt=clock.now() - HEARTBEAT_KEEP).delete()
     return deleted
+
+
+@task()
+def recover_tasks() -> dict[str, int]:
+    """ops.recover_tasks — requeue (or fail, with the reason) tasks whose worker died."""
+    from guanwei.ops.recovery import recover_tasks as recover
+
+    return recover()

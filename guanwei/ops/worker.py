@@ -192,6 +192,12 @@ class GuanweiWorker(Worker):
         if self.initial_delay:
             time.sleep(random.random())  # noqa: S311  (no thundering herd of restarted workers)
         self.register()
+        try:  # what a worker killed before us left RUNNING is picked up now, not in a minute
+            from guanwei.ops.recovery import recover_tasks
+
+            recover_tasks()
+        except DatabaseError:
+            log.exception("worker=%s could not recover orphaned tasks at start", self.worker_id)
         log.info("worker=%s started queues=%s pid=%s", self.worker_id, ",".join(self.queue_names), os.getpid())
         try:
             while self.running:

@@ -155,6 +155,10 @@ def request_cancel(run: Run) -> None:
 @task(queue_name="sandbox")
 def execute_run(run_id: int) -> None:
     """Worker entry point: live scenarios and replays run in slices of SLICE_S real seconds."""
+    # One task at a time exists per run (a slice hands over by queueing the next). Finding the
+    # run RUNNING means the worker of the previous task died and ops.recovery queued this one
+    # again: take the run back and resume from its checkpoint (or honour a cancel request).
+    Run.objects.filter(pk=run_id, state=RunState.RUNNING).update(state=RunState.QUEUED)
     run = Run.objects.get(pk=run_id)
     execute(run, slice_s=SLICE_S)
 

@@ -19,3 +19,17 @@ def hold_until_two_workers(n: int) -> int:
         time.sleep(0.05)
     time.sleep(0.1)
     return n
+
+
+@task()
+def sleep_then_return(seconds: float, marker: str) -> str:
+    """Long enough to be killed in the middle of; safe to run again (ops.recovery.RERUN_SAFE)."""
+    time.sleep(seconds)
+    return marker
+
+
+@task()
+def sleep_unsafe(seconds: float) -> str:
+    """The same, but not declared safe to rerun: recovery must fail it, not repeat it."""
+    time.sleep(seconds)
+    return "done"
