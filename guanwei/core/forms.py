@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +86,10 @@ class MemberFilterForm(forms.Form):
     active = forms.ChoiceField(label=_("状态"), choices=ACTIVE_CHOICES, required=False)
 
 
+AUDIT_FIRST_DAY = date(2000, 1, 1)
+AUDIT_LAST_DAY = date(2999, 12, 31)
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.ModelChoiceField(
         label=_("操作人"), queryset=Member.objects.none(), required=False, empty_label=_("全部")
@@ -103,6 +109,14 @@ class AuditFilterForm(forms.Form):
 
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()
+        for name in ("since", "until"):
+            day = data.get(name)
+            # Beyond these, converting the day to UTC in the enterprise's zone overflows.
+            if day is not None and not (AUDIT_FIRST_DAY <= day <= AUDIT_LAST_DAY):
+                self.add_error(name, _("日期须在 %(first)s 与 %(last)s 之间") % {
+                    "first": AUDIT_FIRST_DAY.isoformat(), "last": AUDIT_LAST_DAY.isoformat()
+                })
+                data.pop(name, None)
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("结束日期不能早于开始日期"))
         return data

@@ -16,10 +16,19 @@ _PATTERNS = [
     (re.compile(r"\bgw_[A-Za-z0-9_-]{8,}"), "gw_***"),
     (re.compile(r"\binv_[A-Za-z0-9_-]{8,}"), "inv_***"),
     (re.compile(r"\b2\.00[A-Za-z0-9]{8,}"), "2.00***"),
+    # key=value in query strings and form bodies (also URL-encoded)
     (
         re.compile(
-            r"((?:access_token|refresh_token|client_secret|app_secret|code|token|password|secret)"
-            r"(?:=|%3D|\"?\s*:\s*\"?))[^&\s\"',;}]+",
+            r"(\b(?:access_token|refresh_token|client_secret|app_secret|code|token|password|secret)"
+            r"(?:=|%3D))[^&\s\"',;}]+",
+            re.I,
+        ),
+        r"\1***",
+    ),
+    # "key": "value" in JSON (only keys that always hold a secret)
+    (
+        re.compile(
+            r"(\"(?:access_token|refresh_token|client_secret|app_secret|password)\"\s*:\s*\")[^\"]+",
             re.I,
         ),
         r"\1***",

@@ -263,7 +263,10 @@ def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, object]:
 def audit_log(request: HttpRequest) -> HttpResponse:
     form, qs = _audit_filter(request)
     page, query = _page(request, qs)
-    return render(request, "core/audit.html", {"form": form, "page": page, "query": query})
+    status = 400 if form.is_bound and not form.is_valid() else 200  # the field errors say why
+    return render(
+        request, "core/audit.html", {"form": form, "page": page, "query": query}, status=status
+    )
 
 
 @member_required("audit.view")

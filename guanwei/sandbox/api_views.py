@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from guanwei.core.clock import now
 
 from . import faults, ratelimit
-from .errors import ApiError, error_response, invalid, missing
+from .errors import ApiError, error_response, invalid, missing, reject_nul
 from .models import App, Comment, Follow, SandboxUser, Status, Token
 from .serializers import comment_json, list_json, status_json
 
@@ -194,6 +194,7 @@ def guarded(request_path: Callable[[HttpRequest], str]) -> Callable[..., Any]:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             path = request_path(request)
             try:
+                reject_nul(request)
                 return view(request, *args, **kwargs)
             except ApiError as exc:
                 return error_response(path, exc)

@@ -127,3 +127,16 @@ def oauth_error_response(request_path: str, exc: OAuthError) -> JsonResponse:
         status=exc.status,
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+def reject_nul(request) -> None:  # type: ignore[no-untyped-def]
+    """A NUL byte in any parameter or the token header is a malformed request (10008) — and
+    PostgreSQL refuses NUL in text, so it must never reach a query."""
+    values = [request.path, request.META.get("HTTP_AUTHORIZATION", "")]
+    for query in (request.GET, request.POST if request.method == "POST" else None):
+        if query is not None:
+            for key, items in query.lists():
+                values.append(key)
+                values.extend(items)
+    if any("\x00" in value for value in values):
+        raise ApiError(10008)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -23,7 +24,7 @@ from guanwei.core import throttle
 from guanwei.core.clock import now
 
 from . import faults, store
-from .errors import ApiError, OAuthError, error_response, oauth_error_response
+from .errors import ApiError, OAuthError, error_response, oauth_error_response, reject_nul
 from .models import App, AuthCode, SandboxUser, Token, hash_credential
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def guarded_oauth(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         path = oauth_path(request)
         try:
+            reject_nul(request)
             app = _app_of_request(request)
             # Faults belong to an app: a request naming no known app never meets one.
             fault = faults.pick(app, "oauth2/" + view.__name__) if app is not None else None
@@ -57,6 +59,8 @@ def guarded_oauth(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return oauth_error_response(path, exc)
         except ApiError as exc:
             return error_response(path, exc)
+        except RequestDataTooBig:
+            return error_response(path, ApiError(10018))
         except Exception:
             log.exception("sandbox.oauth error path=%s", path)
             return error_response(path, ApiError(10001))
@@ -140,7 +144,13 @@ def signed_in_user(request: HttpRequest) -> SandboxUser | None:
 
 def authorize(request: HttpRequest) -> HttpResponse:
     """GET shows the consent page; POST signs in (if needed) and grants or denies."""
-    params = _params(request)
+    try:
+        reject_nul(request)
+        params = _params(request)
+    except ApiError:
+        return _error_page(request, 21323, _("请求参数无效"))
+    except RequestDataTooBig:
+        return _error_page(request, 21323, _("请求太大"))
     language = "en" if params.get("language", "").lower().startswith("en") else None
     if language:
         with translation.override(language):
