@@ -255,8 +255,9 @@ def do_change_role(actor: Member, target: Member, role: str, request=None) -> No
 
 
 def do_deactivate_member(actor: Member, target: Member, request=None) -> None:  # type: ignore[no-untyped-def]
-    """A deactivated member can neither sign in (their user is inactive too, which also ends
-    their sessions) nor use API tokens."""
+    """A deactivated member can neither sign in nor use the API: their sessions are deleted and
+    their personal tokens revoked, so reactivating them later revives neither (they sign in
+    again and make new tokens)."""
     _require_may_manage(actor, target)
     if target.pk == actor.pk:
         raise ActionError(_("不能停用自己"))
@@ -268,8 +269,27 @@ def do_deactivate_member(actor: Member, target: Member, request=None) -> None:  
         target.is_active = False
         target.save(update_fields=["is_active"])
         User.objects.filter(pk=target.user_id).update(is_active=False)
+        revoked = ApiToken.objects.filter(member=target, revoked_at__isnull=True).update(
+            revoked_at=clock.now()
+        )
+        ended = _end_sessions_of(target.user_id)
         audit.record(actor.enterprise, actor, "member.deactivated", target,
-                     summary=target.display_name, request=request)
+                     summary=target.display_name, request=request,
+                     detail={"sessions_ended": ended, "tokens_revoked": revoked})
+
+
+def _end_sessions_of(user_id: int) -> int:
+    """Delete every live session of one user. Sessions are opaque rows, so each is decoded: a
+    scan of the live sessions, acceptable for a rare admin action."""
+    from django.contrib.sessions.models import Session
+
+    doomed = [
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=clock.now()).iterator(chunk_size=500)
+        if str(s.get_decoded().get("_auth_user_id")) == str(user_id)
+    ]
+    Session.objects.filter(pk__in=doomed).delete()
+    return len(doomed)
 
 
 def do_reactivate_member(actor: Member, target: Member, request=None) -> None:  # type: ignore[no-untyped-def]

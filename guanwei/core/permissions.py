@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.view": ADMINS | {R.VIEWER},
     "account.view": ALL,
     "account.manage": ADMINS,
+    # Platform connections (app keys, base URLs): the page and the API answer the same roles.
+    "connection.view": ADMINS,
     "ops.view": ADMINS,  # the enterprise's own slice of /ops/status
     "apitoken.manage": ALL,
     "post.edit": ADMINS | {R.EDITOR, R.CAMPAIGN},

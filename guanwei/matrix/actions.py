@@ -186,9 +186,15 @@ def remove_account(member: Member, account: Account, *, request: Any = None) -> 
 
 
 def set_account_access(
-    member: Member, target: Member, accounts: list[Account], *, request: Any = None
+    member: Member,
+    target: Member,
+    accounts: list[Account],
+    *,
+    limited: bool | None = None,
+    request: Any = None,
 ) -> None:
-    """Replace the accounts `target` may act for (used when target.is_limited_to_accounts)."""
+    """Replace the accounts `target` may act for, and (with `limited`) whether they are limited
+    to them at all (Member.is_limited_to_accounts): unlimited members act for every account."""
     require(member, MANAGE)
     if target.enterprise_id != member.enterprise_id or any(
         a.enterprise_id != member.enterprise_id for a in accounts
@@ -200,6 +206,10 @@ def set_account_access(
             AccountAccess.objects.filter(member=target).values_list("account_id", flat=True)
         )
         AccountAccess.objects.filter(member=target, account_id__in=current - wanted).delete()
+        was_limited = target.is_limited_to_accounts
+        if limited is not None and limited != was_limited:
+            Member.objects.filter(pk=target.pk).update(is_limited_to_accounts=limited)
+            target.is_limited_to_accounts = limited
         AccountAccess.objects.bulk_create(
             [
                 AccountAccess(enterprise_id=member.enterprise_id, member=target, account_id=pk)
@@ -212,7 +222,11 @@ def set_account_access(
             "member.account_access_changed",
             target,
             summary=target.display_name,
-            detail={"added": sorted(wanted - current), "removed": sorted(current - wanted)},
+            detail={
+                "added": sorted(wanted - current),
+                "removed": sorted(current - wanted),
+                "limited": target.is_limited_to_accounts,
+            },
             request=request,
         )
 

@@ -1,5 +1,6 @@
-"""API router for the account matrix: connections and official accounts (read-only). Secrets
-(app secrets, account tokens) are never part of any response schema."""
+"""API router for the account matrix: connections and official accounts (read-only), and which
+accounts a member may act for. Secrets (app secrets, account tokens) are never part of any
+response schema."""
 
 from datetime import datetime
 
@@ -9,8 +10,17 @@ from ninja.pagination import paginate
 
 from guanwei.api.auth import member_of
 from guanwei.api.pagination import Pages
+from guanwei.core.models import Member
 from guanwei.core.permissions import get_for, require
-from guanwei.matrix.models import Account, Connection, Health, MatrixRole, PlatformKind
+from guanwei.matrix import actions
+from guanwei.matrix.models import (
+    Account,
+    AccountAccess,
+    Connection,
+    Health,
+    MatrixRole,
+    PlatformKind,
+)
 
 router = Router(tags=["matrix"])
 
@@ -56,13 +66,13 @@ class AccountFilter(FilterSchema):
 @paginate(Pages)
 def connections(request: HttpRequest):  # type: ignore[no-untyped-def]
     member = member_of(request)
-    require(member, "account.view")
+    require(member, "connection.view")
     return Connection.objects.for_member(member).order_by("name", "pk")
 
 
 @router.get("/connections/{connection_id}", response=ConnectionOut, summary="One connection")
 def connection_detail(request: HttpRequest, connection_id: int):  # type: ignore[no-untyped-def]
-    return get_for(member_of(request), Connection, connection_id, "account.view")
+    return get_for(member_of(request), Connection, connection_id, "connection.view")
 
 
 @router.get("/accounts", response=list[AccountOut], summary="Official accounts the caller may see")
@@ -77,3 +87,37 @@ def accounts(request: HttpRequest, filters: Query[AccountFilter]):  # type: igno
 @router.get("/accounts/{account_id}", response=AccountOut, summary="One official account")
 def account_detail(request: HttpRequest, account_id: int):  # type: ignore[no-untyped-def]
     return get_for(member_of(request), Account, account_id, "account.view")
+
+
+class AccountAccessIO(Schema):
+    """Whether a member is limited to some accounts, and which (ignored while not limited)."""
+
+    limited: bool
+    account_ids: list[int]
+
+
+def _access_of(target: Member) -> AccountAccessIO:
+    ids = sorted(AccountAccess.objects.filter(member=target).values_list("account_id", flat=True))
+    return AccountAccessIO(limited=target.is_limited_to_accounts, account_ids=ids)
+
+
+@router.get("/members/{member_id}/accounts", response=AccountAccessIO,
+            summary="The accounts a member may act for")  # fmt: skip
+def member_accounts(request: HttpRequest, member_id: int):  # type: ignore[no-untyped-def]
+    return _access_of(get_for(member_of(request), Member, member_id, "member.view"))
+
+
+@router.put("/members/{member_id}/accounts", response={200: AccountAccessIO, 422: dict},
+            summary="Limit a member to some accounts (or lift the limit)")  # fmt: skip
+def set_member_accounts(request: HttpRequest, member_id: int, payload: AccountAccessIO):  # type: ignore[no-untyped-def]
+    member = member_of(request)
+    target = get_for(member, Member, member_id, "account.manage")
+    wanted = set(payload.account_ids)
+    accounts = list(Account.objects.for_member(member).filter(pk__in=wanted))
+    unknown = sorted(wanted - {a.pk for a in accounts})
+    if unknown:  # another enterprise's ids look exactly like ids that do not exist
+        reason = f"no such accounts: {unknown[:20]}"
+        return 422, {"detail": [{"field": "account_ids", "in": "body", "reason": reason}]}
+    actions.set_account_access(member, target, accounts, limited=payload.limited, request=request)
+    target.refresh_from_db()
+    return 200, _access_of(target)

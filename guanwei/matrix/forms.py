@@ -127,6 +127,11 @@ class ConnectForm(AccountForm):
 
 
 class AccessForm(forms.Form):
+    limited = forms.BooleanField(
+        label=_("仅限指定账号"),
+        required=False,
+        help_text=_("不勾选：可操作全部账号。勾选：只能操作下面选中的账号。"),
+    )
     accounts = forms.ModelMultipleChoiceField(
         label=_("可操作的账号"),
         queryset=Account.objects.none(),

@@ -49,7 +49,7 @@ def matrix_page(request: HttpRequest) -> HttpResponse:
 # --- connections -----------------------------------------------------------------------------
 
 
-@member_required(MANAGE)
+@member_required("connection.view")
 def connection_list(request: HttpRequest) -> HttpResponse:
     connections = (
         Connection.objects.for_member(request.member).order_by("name").prefetch_related("accounts")
@@ -256,11 +256,19 @@ def access_edit(request: HttpRequest, member_id: int) -> HttpResponse:
     member = request.member
     target = get_for(member, Member, member_id, MANAGE)
     current = Account.objects.for_member(member).filter(access__member=target)
-    form = AccessForm(request.POST or None, member=member, initial={"accounts": list(current)})
+    form = AccessForm(
+        request.POST or None,
+        member=member,
+        initial={"accounts": list(current), "limited": target.is_limited_to_accounts},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             actions.set_account_access(
-                member, target, list(form.cleaned_data["accounts"]), request=request
+                member,
+                target,
+                list(form.cleaned_data["accounts"]),
+                limited=form.cleaned_data["limited"],
+                request=request,
             )
         except ValidationError as exc:
             _apply_errors(form, exc)

@@ -182,4 +182,63 @@ def test_every_role_reads_the_enterprise_and_the_accounts_it_may_see(personas, a
     assert caller.get("/enterprise").json()["slug"] == "shili"
     expected = 2 if who == "ivan" else 6
     assert caller.get("/accounts").json()["count"] == expected
-    assert caller.get("/connections").json()["count"] == 1
+    connections = caller.get("/connections")
+    if who in ("alice", "bob"):
+        assert connections.json()["count"] == 1
+    else:  # app keys and base URLs: admins only, like the page
+        assert connections.status_code == 403
+
+
+@pytest.mark.parametrize("who", ["carol", "dave", "erin", "frank", "grace", "heidi"])
+def test_connections_answer_the_same_roles_as_their_page(personas, client_for, who) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(who)
+    assert client.get("/matrix/connections/").status_code == 403
+    assert client.get("/api/v1/connections").status_code == 403
+    detail = client.get(f"/api/v1/connections/{personas.connection.pk}")
+    assert detail.status_code == 403
+
+
+def test_admins_see_connections_on_the_page_and_in_the_api(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    for who in ("alice", "bob"):
+        assert client_for(who).get("/matrix/connections/").status_code == 200
+        assert client_for(who).get("/api/v1/connections").status_code == 200
+
+
+def test_an_admin_limits_a_member_to_some_accounts_through_the_api(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    admin = client_for("bob")
+    carol = personas.carol
+    product = personas.accounts["product"]
+    url = f"/api/v1/members/{carol.pk}/accounts"
+    assert admin.get(url).json() == {"limited": False, "account_ids": []}
+    r = admin.put(url, {"limited": True, "account_ids": [product.pk]}, content_type="application/json")
+    assert r.status_code == 200 and r.json() == {"limited": True, "account_ids": [product.pk]}
+    carol.refresh_from_db()
+    assert carol.is_limited_to_accounts
+    seen = client_for("carol").get("/api/v1/accounts").json()
+    assert [a["id"] for a in seen["items"]] == [product.pk]
+
+
+def test_another_enterprises_account_ids_are_refused_and_nothing_is_written(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    admin = client_for("bob")
+    url = f"/api/v1/members/{personas.carol.pk}/accounts"
+    body = {"limited": True, "account_ids": [personas.outsider_account.pk]}
+    r = admin.put(url, body, content_type="application/json")
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "account_ids"
+    personas.carol.refresh_from_db()
+    assert not personas.carol.is_limited_to_accounts
+    # and another enterprise's member is simply not found
+    r = client_for("mallory").put(url, {"limited": True, "account_ids": []}, content_type="application/json")
+    assert r.status_code == 404
+    assert client_for("carol").put(url, {"limited": False, "account_ids": []},
+                                   content_type="application/json").status_code == 403  # fmt: skip
+
+
+def test_the_access_page_sets_the_limit(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    product = personas.accounts["product"]
+    r = client_for("bob").post(f"/matrix/access/{personas.carol.pk}/",
+                               {"limited": "on", "accounts": [product.pk]})  # fmt: skip
+    assert r.status_code == 302
+    personas.carol.refresh_from_db()
+    assert personas.carol.is_limited_to_accounts
+    page = client_for("carol").get("/matrix/").content.decode()
+    assert personas.accounts["service"].screen_name not in page

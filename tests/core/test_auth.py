@@ -202,3 +202,23 @@ def test_pages_send_anonymous_visitors_to_login(db, path):
     response = Client().get(path)
     assert response.status_code == 302
     assert response["Location"].startswith("/login/?next=")
+
+
+def test_reactivating_a_member_revives_neither_their_old_session_nor_their_tokens(personas, client_for):
+    from guanwei.core.actions import (
+        authenticate_token,
+        do_create_api_token,
+        do_deactivate_member,
+        do_reactivate_member,
+    )
+
+    old_session = client_for("carol")
+    token = do_create_api_token(personas.carol, "script").token
+    assert old_session.get("/settings/password/").status_code == 200
+    do_deactivate_member(personas.alice, personas.carol)
+    do_reactivate_member(personas.alice, personas.carol)
+    assert old_session.get("/settings/password/").status_code == 302  # to sign in again
+    assert authenticate_token(token) is None
+    assert Client().get("/api/v1/members", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+    fresh = Client()
+    assert post_login(fresh, "carol", PASSWORD).status_code == 302  # signing in again works

@@ -218,7 +218,7 @@ def test_admin_sets_which_accounts_a_limited_member_may_act_for(personas, client
     assert "Ivan 受限编辑" in html and "@示例乳业产品" in html
 
     community = personas.accounts["community"]
-    response = bob.post(f"/matrix/access/{ivan.pk}/", {"accounts": [community.pk]})
+    response = bob.post(f"/matrix/access/{ivan.pk}/", {"limited": "on", "accounts": [community.pk]})
     assert response.status_code == 302
     assert list(AccountAccess.objects.filter(member=ivan).values_list("account_id", flat=True)) == [
         community.pk

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from guanwei.core.clock import now
 from guanwei.sandbox import ratelimit, store
-from guanwei.sandbox.ratelimit import hour_start
 from guanwei.sandbox.world import make_app_and_user
 from tests.sandbox.api_helpers import LINK, assert_error, call, share
 
 pytestmark = pytest.mark.django_db
 
 
+# A moment of the tests' own choosing, a minute into an hour in the middle of a (UTC and
+# Beijing) day, so no test straddles an hourly or a daily window whenever CI happens to run.
+# (The next hour of the *current* time crossed midnight in the last hour of the day.)
+FROZEN_AT = datetime(2026, 3, 10, 5, 1, tzinfo=UTC)
+
+
 def at_start_of_hour():
     """Freeze time a minute into an hour so a test never straddles a window boundary."""
-    return time_machine.travel(hour_start(now()) + timedelta(hours=1, minutes=1), tick=False)
+    return time_machine.travel(FROZEN_AT, tick=False)
 
 
 def test_normal_tier_is_weibos_table():
