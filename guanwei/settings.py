@@ -129,6 +129,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "guanwei.web.middleware.ChineseUnlessSwitchedMiddleware",
     "guanwei.web.middleware.RejectNulBytesMiddleware",
+    "guanwei.web.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -217,7 +218,7 @@ WORKER_STALE_AFTER_S = 120
 # --- auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "guanwei.core.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "core:login"
@@ -304,12 +305,23 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Every handler gets the redaction filter: no token, invitation or OAuth code in any log line.
-    "filters": {"redact": {"()": "guanwei.core.logredact.RedactSecrets"}},
+    "filters": {
+        "redact": {"()": "guanwei.core.logredact.RedactSecrets"},
+        "forbidden": {"()": "guanwei.core.logredact.OneLineForbidden"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["redact"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "filters": ["forbidden", "redact"],
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print every line a second time.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # --- Content-Security-Policy (production; django-csp) -----------------------------------------

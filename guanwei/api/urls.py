@@ -8,7 +8,7 @@ Later apps add their router here: `api.add_router("/", "guanwei.<app>.api.router
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.urls import path
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -83,6 +83,15 @@ def _forbidden(request, exc):  # type: ignore[no-untyped-def]
     return api.create_response(request, {"detail": _("权限不足")}, status=403)
 
 
+@api.exception_handler(Http404)
+def _not_found(request, exc):  # type: ignore[no-untyped-def]
+    """"Not found: Official account" / "未找到：官方账号" — in the caller's language, naming the kind
+    of object (core.permissions.get_for raises Http404 with the model's verbose name)."""
+    what = exc.args[0] if exc.args else ""
+    detail = _("未找到：%(what)s") % {"what": what} if what else _("未找到")
+    return api.create_response(request, {"detail": detail}, status=404)
+
+
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request, exc):  # type: ignore[no-untyped-def]
     return api.create_response(
@@ -108,7 +117,7 @@ api.add_router("/", "guanwei.matrix.api.router")
 
 def not_found(request, unknown: str):  # type: ignore[no-untyped-def]
     """Unknown paths under /api/v1/ answer in JSON like every other API error."""
-    return JsonResponse({"detail": "Not Found"}, status=404)
+    return JsonResponse({"detail": _("未找到")}, status=404)
 
 
 urlpatterns = [path("", api.urls), path("<path:unknown>", not_found, name="api_not_found")]

@@ -27,6 +27,7 @@ from guanwei.core.permissions import require
 
 TOKEN_PREFIX = "gw_"
 INVITATION_PREFIX = "inv_"
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a usable address
 # A used token's last_used_at is written at most this often (one UPDATE per minute, not per call).
 TOKEN_TOUCH_INTERVAL_S = 60
 
@@ -108,9 +109,24 @@ def _require_may_grant(actor: Member, role: str) -> None:
 def do_invite_member(actor: Member, email: str, role: str, request=None) -> IssuedInvitation:  # type: ignore[no-untyped-def]
     require(actor, "member.manage")
     _require_may_grant(actor, role)
+    email = email.strip()
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ActionError(_("邮箱地址太长（最多 %(n)d 个字符）") % {"n": EMAIL_MAX_LENGTH}, "email")
     token = INVITATION_PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
     with transaction.atomic():
+        pending = Invitation.objects.filter(
+            enterprise=actor.enterprise, email__iexact=email, accepted_at__isnull=True,
+            revoked_at__isnull=True, expires_at__gt=now,
+        )  # fmt: skip
+        if pending.exists():
+            raise ActionError(
+                _("已向这个邮箱发出邀请，尚未接受：可在下方撤销后重新邀请。"), "email"
+            )
+        if Member.objects.filter(
+            enterprise=actor.enterprise, user__email__iexact=email, is_active=True
+        ).exists():
+            raise ActionError(_("这个邮箱已是本企业的成员。"), "email")
         invitation = Invitation.objects.create(
             enterprise=actor.enterprise,
             email=email,

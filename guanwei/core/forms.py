@@ -43,7 +43,7 @@ class PasswordChangeForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label=_("邮箱"))
+    email = forms.EmailField(label=_("邮箱"), max_length=254)
     role = forms.ChoiceField(label=_("角色"), choices=Role.choices, initial=Role.EDITOR)
 
 

@@ -58,3 +58,19 @@ class RedactSecrets(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+class OneLineForbidden(logging.Filter):
+    """Django logs every 403 (PermissionDenied) with its whole traceback; a refused request is
+    an expected event, so it becomes one line with the path and the user's id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "django.request" and getattr(record, "status_code", None) == 403:
+            request = getattr(record, "request", None)
+            user = getattr(request, "user", None)
+            user_id = getattr(user, "pk", None) if user is not None else None
+            record.msg = f"{record.getMessage()} user={user_id or '-'}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True

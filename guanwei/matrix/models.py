@@ -51,6 +51,20 @@ class MatrixRole(models.TextChoices):
     REGION = "region", pgettext_lazy("matrix role", "地区")
 
 
+class VerifiedType(models.IntegerChoices):
+    """Weibo's verified_type (PLATFORM_APIS §users/show)."""
+
+    ORDINARY = -1, pgettext_lazy("verified type", "未认证")
+    PERSONAL = 0, pgettext_lazy("verified type", "个人认证（橙 V）")
+    GOVERNMENT = 1, pgettext_lazy("verified type", "政府")
+    ENTERPRISE = 2, pgettext_lazy("verified type", "企业（蓝 V）")
+    MEDIA = 3, pgettext_lazy("verified type", "媒体")
+    CAMPUS = 4, pgettext_lazy("verified type", "校园")
+    WEBSITE = 5, pgettext_lazy("verified type", "网站")
+    APP = 6, pgettext_lazy("verified type", "应用")
+    ORGANISATION = 7, pgettext_lazy("verified type", "机构")
+
+
 class Health(models.TextChoices):
     OK = "ok", _("正常")
     TOKEN_EXPIRING = "token_expiring", _("授权即将过期")
@@ -102,6 +116,14 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.screen_name
+
+    @property
+    def verified_label(self) -> str:
+        """认证类型 as a person reads it ("企业（蓝 V）"), not Weibo's number."""
+        try:
+            return str(VerifiedType(self.verified_type).label)
+        except ValueError:  # a type Weibo added after this list
+            return str(self.verified_type)
 
     @property
     def needs_reconnect(self) -> bool:

@@ -60,3 +60,27 @@ class RejectNulBytesMiddleware:
                 if "\x00" in key or any("\x00" in v for v in values):
                     return key.replace("\x00", "")[:100]
         return None
+
+
+class ApiJsonErrorsMiddleware:
+    """Every answer under /api/ is JSON: Django and django-ninja answer a wrong method with a
+    plain-text 405; it becomes {"detail": …} with the Allow header kept."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code == 405
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            from django.http import JsonResponse
+            from django.utils.translation import gettext as _
+
+            allow = response.get("Allow", "")
+            response = JsonResponse({"detail": _("不支持的请求方法"), "allow": allow}, status=405)
+            if allow:
+                response["Allow"] = allow
+        return response

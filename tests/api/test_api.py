@@ -151,7 +151,9 @@ def test_outsider_gets_404_for_insider_objects(personas, api_as):
                  f"/connections/{personas.connection.pk}"):
         response = caller.get(path)
         assert response.status_code == 404, path
-        assert response.json() == {"detail": "Not Found"}
+        assert response.json()["detail"].startswith("未找到：")
+        english = caller.get(path, HTTP_ACCEPT_LANGUAGE="en").json()["detail"]
+        assert english.startswith("Not found: ") and not any("\u4e00" <= c <= "\u9fff" for c in english)
 
 
 def test_openapi_schema_lists_the_endpoints(db):
@@ -171,9 +173,15 @@ def test_docs_page_loads_swagger_from_local_static_files(db):
 
 
 def test_unknown_api_paths_answer_json_404(personas, api_as):
-    response = api_as("alice").get("/no/such/endpoint")
+    response = api_as("alice").get("/no/such/endpoint", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not Found"}
+    assert response.json() == {"detail": "Not found"}
+
+
+def test_a_wrong_method_on_the_api_is_json_too(personas, api_as):
+    response = api_as("alice").client.delete(f"{API}/members", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 405
+    assert response.json()["detail"] == "Method not allowed" and "GET" in response["Allow"]
 
 
 @pytest.mark.parametrize("who", ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan"])

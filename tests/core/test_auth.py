@@ -222,3 +222,15 @@ def test_reactivating_a_member_revives_neither_their_old_session_nor_their_token
     assert Client().get("/api/v1/members", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
     fresh = Client()
     assert post_login(fresh, "carol", PASSWORD).status_code == 302  # signing in again works
+
+
+def test_password_rules_speak_the_pages_language(personas, client_for):
+    from django.conf import settings as django_settings
+
+    form = {"old_password": PASSWORD, "new_password1": "abc", "new_password2": "abc"}
+    zh = client_for("carol").post("/settings/password/", form).content.decode()
+    assert "密码太短，至少需要 10 个字符" in zh and "too short" not in zh
+    english = client_for("carol")
+    english.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    en = english.post("/settings/password/", form).content.decode()
+    assert "at least 10 characters" in en and "密码太短" not in en

@@ -213,3 +213,21 @@ def test_members_page_query_count_does_not_grow_with_members(personas, client_fo
     with django_assert_max_num_queries(10):
         html = client.get("/members/").content.decode()
     assert "Extra 29" in html
+
+
+def test_the_same_email_cannot_be_invited_twice_while_pending(personas, client_for):
+    alice = client_for("alice")
+    invite(alice, "twice@example.com")
+    again = alice.post("/members/invite/", {"email": "TWICE@example.com", "role": Role.EDITOR})
+    assert again.status_code == 422
+    assert "email" in again.context["form"].errors
+    assert Invitation.objects.filter(email__iexact="twice@example.com").count() == 1
+    member_email = alice.post("/members/invite/", {"email": "carol@example.com", "role": Role.EDITOR})
+    assert "email" in member_email.context["form"].errors  # carol is already a member
+
+
+def test_an_over_long_email_is_refused_naming_the_field(personas, client_for):
+    long = "a" * 300 + "@example.com"
+    response = client_for("alice").post("/members/invite/", {"email": long, "role": Role.EDITOR})
+    assert response.status_code == 422 and "email" in response.context["form"].errors
+    assert not Invitation.objects.filter(email=long).exists()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -21,3 +25,20 @@ def count(value: int | None) -> str:
                 return f"{text}{unit}"
         return str(n)
     return f"{n:,}"
+
+
+@register.filter
+def zone_name(value: datetime | None) -> str:
+    """The time zone a shown time is in, unambiguously: "北京时间" / "Beijing time" for
+    Asia/Shanghai (whose abbreviation "CST" also means US Central), else "UTC+8"-style."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    name = str(timezone.get_current_timezone())
+    if name in ("Asia/Shanghai", "Asia/Chongqing", "PRC"):
+        return str(_("北京时间"))
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
