@@ -68,6 +68,7 @@ def do_record_failed_login(username: str, reason: str, request=None) -> None:  #
         "auth.login_failed",
         member,
         summary=_("登录失败：%(username)s") % {"username": username},
+        params={"username": username[:150]},
         detail={"reason": reason},
         request=request,
         actor_label=username[:150],
@@ -138,6 +139,7 @@ def do_invite_member(actor: Member, email: str, role: str, request=None) -> Issu
         audit.record(
             actor.enterprise, actor, "member.invited", invitation,
             summary=f"{email} ({role})", detail={"email": email, "role": role}, request=request,
+            params={"email": email, "role": role},
         )
     return IssuedInvitation(invitation, token)
 
@@ -151,7 +153,8 @@ def do_revoke_invitation(actor: Member, invitation: Invitation, request=None) ->
         if not updated:
             raise ActionError(_("该邀请已被使用或撤销"))
         audit.record(actor.enterprise, actor, "member.invitation_revoked", invitation,
-                     summary=invitation.email, request=request)
+                     summary=invitation.email, request=request,
+                     params={"email": invitation.email})
 
 
 class InvitationState:
@@ -224,6 +227,7 @@ def do_accept_invitation(
             invitation.enterprise, member, "member.joined", member,
             summary=f"{member.display_name} ({member.role})",
             detail={"invitation_id": invitation.pk, "role": member.role}, request=request,
+            params={"name": member.display_name, "role": member.role},
         )
     return member
 
@@ -267,6 +271,7 @@ def do_change_role(actor: Member, target: Member, role: str, request=None) -> No
             actor.enterprise, actor, "member.role_changed", target,
             summary=f"{target.display_name}: {old} → {role}",
             detail={"from": old, "to": role}, request=request,
+            params={"name": target.display_name, "old": old, "new": role},
         )
 
 
@@ -291,7 +296,8 @@ def do_deactivate_member(actor: Member, target: Member, request=None) -> None:  
         ended = _end_sessions_of(target.user_id)
         audit.record(actor.enterprise, actor, "member.deactivated", target,
                      summary=target.display_name, request=request,
-                     detail={"sessions_ended": ended, "tokens_revoked": revoked})
+                     detail={"sessions_ended": ended, "tokens_revoked": revoked},
+                     params={"name": target.display_name})
 
 
 def _end_sessions_of(user_id: int) -> int:
@@ -317,7 +323,8 @@ def do_reactivate_member(actor: Member, target: Member, request=None) -> None:  
         target.save(update_fields=["is_active"])
         User.objects.filter(pk=target.user_id).update(is_active=True)
         audit.record(actor.enterprise, actor, "member.reactivated", target,
-                     summary=target.display_name, request=request)
+                     summary=target.display_name, request=request,
+                     params={"name": target.display_name})
 
 
 # --- personal API tokens ---------------------------------------------------------------------
@@ -341,7 +348,7 @@ def do_create_api_token(member: Member, name: str, request=None) -> IssuedToken:
             prefix=token[:10], token_hash=hash_secret(token),
         )
         audit.record(member.enterprise, member, "apitoken.created", api_token,
-                     summary=api_token.name, request=request)
+                     summary=api_token.name, request=request, params={"name": api_token.name})
     return IssuedToken(api_token, token)
 
 
@@ -355,7 +362,7 @@ def do_revoke_api_token(member: Member, api_token: ApiToken, request=None) -> No
         )
         if updated:
             audit.record(member.enterprise, member, "apitoken.revoked", api_token,
-                         summary=api_token.name, request=request)
+                         summary=api_token.name, request=request, params={"name": api_token.name})
 
 
 def authenticate_token(raw: str) -> Member | None:

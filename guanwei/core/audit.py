@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -17,6 +18,10 @@ log = logging.getLogger("guanwei.audit")
 # How the audit page names an action. Apps add theirs with `register_action_labels` (in their
 # AppConfig.ready); an action without a label is shown by its code.
 ACTION_LABELS: dict[str, Any] = {
+    "enterprise.created": _("创建企业"),
+    "member.added": _("添加成员"),
+    "sandbox.run_started": _("启动沙盒运行"),
+    "sandbox.run_cancelled": _("取消沙盒运行"),
     "auth.login": _("登录"),
     "auth.login_failed": _("登录失败"),
     "auth.password_changed": _("修改密码"),
@@ -31,8 +36,58 @@ ACTION_LABELS: dict[str, Any] = {
 }
 
 
-def register_action_labels(labels: dict[str, Any]) -> None:
+SYSTEM_ACTOR = "system"  # actor_label of entries written by guanwei itself (no member)
+
+
+def system_label() -> str:
+    return str(_("系统"))
+
+
+def _role(code: object) -> str:
+    from guanwei.core.models import Role
+
+    try:
+        return str(Role(code).label)
+    except ValueError:
+        return str(code)
+
+
+# How an entry's summary reads, rendered when shown (in the reader's language) from the
+# entry's params. Apps add theirs with `register_action_labels(…, summaries=…)`.
+Summary = Callable[[dict[str, Any]], str]
+SUMMARIES: dict[str, Summary] = {
+    "enterprise.created": lambda p: str(_("企业 %(name)s 已创建")) % p,
+    "member.added": lambda p: str(_("成员 %(name)s（%(role)s）已添加")) % {**p, "role": _role(p["role"])},
+    "auth.login_failed": lambda p: str(_("登录失败：%(username)s")) % p,
+    "member.invited": lambda p: str(_("邀请 %(email)s 成为%(role)s")) % {**p, "role": _role(p["role"])},
+    "member.invitation_revoked": lambda p: str(_("撤销发给 %(email)s 的邀请")) % p,
+    "member.joined": lambda p: str(_("%(name)s 以%(role)s身份加入")) % {**p, "role": _role(p["role"])},
+    "member.role_changed": lambda p: str(_("%(name)s：%(old)s → %(new)s"))
+    % {**p, "old": _role(p["old"]), "new": _role(p["new"])},
+    "member.deactivated": lambda p: str(p["name"]),
+    "member.reactivated": lambda p: str(p["name"]),
+    "apitoken.created": lambda p: str(p["name"]),
+    "apitoken.revoked": lambda p: str(p["name"]),
+}
+
+
+def register_action_labels(
+    labels: dict[str, Any], summaries: dict[str, Summary] | None = None
+) -> None:
     ACTION_LABELS.update(labels)
+    SUMMARIES.update(summaries or {})
+
+
+def render_summary(entry: Any) -> str:
+    """The entry's summary in the current language; the stored text for entries without params
+    (written before params existed) or whose renderer fails on old params."""
+    render = SUMMARIES.get(entry.action)
+    if render is None or entry.params is None:
+        return entry.summary
+    try:
+        return render(entry.params)
+    except (KeyError, TypeError, ValueError):
+        return entry.summary
 
 
 def action_label(action: str) -> str:
@@ -62,17 +117,19 @@ def record(
     detail: dict[str, Any] | None = None,
     request=None,  # type: ignore[no-untyped-def]
     actor_label: str = "",
+    params: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry. `action` is dotted, e.g. `member.role_changed`, `account.connected`."""
     entry = AuditEntry(
         enterprise=enterprise,
         actor=actor,
-        actor_label=actor_label or (actor.display_name if actor else "system"),
+        actor_label=actor_label or (actor.display_name if actor else SYSTEM_ACTOR),
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         summary=summary[:300],
         detail=detail or {},
+        params=params,
         ip=client_ip(request),
         created_at=clock.now(),
     )

@@ -34,23 +34,32 @@ POSTGRES_AUDIT_DROP = [
 ]
 
 # SQLite has no generic row comparison, so the columns are listed; a column added to AuditEntry
-# must be added here too (tests/core/test_audit.py fails otherwise).
-AUDIT_COLUMNS = [
+# must be added here too (tests/core/test_audit.py fails otherwise), with a migration that
+# re-creates the trigger (SQLite checks a trigger's columns whenever the table changes, so each
+# migration installs the list of its own time: see core 0002 and 0007).
+AUDIT_COLUMNS_0002 = [
     "id", "enterprise_id", "actor_label", "action", "object_type", "object_id", "summary",
     "detail", "ip", "created_at",
 ]
-_unchanged = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in AUDIT_COLUMNS)
-SQLITE_AUDIT_TRIGGERS = [
-    f"""
-    CREATE TRIGGER core_auditentry_no_update BEFORE UPDATE ON core_auditentry
-    WHEN NOT (NEW.actor_id IS NULL AND OLD.actor_id IS NOT NULL AND {_unchanged})
-    BEGIN SELECT RAISE(ABORT, '{MESSAGE} (UPDATE refused)'); END
-    """,
-    f"""
-    CREATE TRIGGER core_auditentry_no_delete BEFORE DELETE ON core_auditentry
-    BEGIN SELECT RAISE(ABORT, '{MESSAGE} (DELETE refused)'); END
-    """,
-]
+AUDIT_COLUMNS = [*AUDIT_COLUMNS_0002, "params"]
+
+
+def sqlite_audit_triggers(columns: list[str]) -> list[str]:
+    unchanged = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in columns)
+    return [
+        f"""
+        CREATE TRIGGER core_auditentry_no_update BEFORE UPDATE ON core_auditentry
+        WHEN NOT (NEW.actor_id IS NULL AND OLD.actor_id IS NOT NULL AND {unchanged})
+        BEGIN SELECT RAISE(ABORT, '{MESSAGE} (UPDATE refused)'); END
+        """,
+        f"""
+        CREATE TRIGGER core_auditentry_no_delete BEFORE DELETE ON core_auditentry
+        BEGIN SELECT RAISE(ABORT, '{MESSAGE} (DELETE refused)'); END
+        """,
+    ]
+
+
+SQLITE_AUDIT_TRIGGERS = sqlite_audit_triggers(AUDIT_COLUMNS)
 SQLITE_AUDIT_DROP = [
     "DROP TRIGGER IF EXISTS core_auditentry_no_update",
     "DROP TRIGGER IF EXISTS core_auditentry_no_delete",

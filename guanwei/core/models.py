@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanwei.core import clock
 
@@ -59,7 +60,7 @@ class Member(models.Model):
     objects = TenantQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("成员")
+        verbose_name = pgettext_lazy("object type", "成员")
         indexes = [models.Index(fields=["enterprise", "role"])]
 
     def __str__(self) -> str:
@@ -134,6 +135,10 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     summary = models.CharField(max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # What `summary` says, as a code's parameters: the summary is rendered in the reader's
+    # language when shown (core.audit.SUMMARIES). None on entries written before it existed,
+    # which show their stored summary.
+    params = models.JSONField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
@@ -162,6 +167,21 @@ class AuditEntry(models.Model):
     def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003
         raise PermissionError("the audit log is append-only")
 
+    @property
+    def summary_text(self) -> str:
+        """The summary in the reader's language (rendered now from the action and params)."""
+        from guanwei.core.audit import render_summary
+
+        return render_summary(self)
+
+    @property
+    def actor_text(self) -> str:
+        from guanwei.core.audit import SYSTEM_ACTOR, system_label
+
+        if self.actor_id is None and self.actor_label == SYSTEM_ACTOR:
+            return system_label()
+        return self.actor_label
+
 
 class Notification(models.Model):
     """An in-app notice for the members who can act on it (a dying token, a failed job).
@@ -175,6 +195,11 @@ class Notification(models.Model):
     level = models.CharField(max_length=8, default="warning")  # info | warning | error
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
+    # The notice as a message code and parameters, rendered in each reader's language
+    # (core.notifications.MESSAGES); title/body keep the text in the writer's language as a
+    # fallback (and for notices written before codes existed).
+    code = models.CharField(max_length=64, blank=True, default="")
+    params = models.JSONField(null=True, blank=True)
     url = models.CharField(max_length=300, blank=True)
     incident_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
@@ -195,3 +220,15 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def title_text(self) -> str:
+        from guanwei.core.notifications import render
+
+        return render(self)[0]
+
+    @property
+    def body_text(self) -> str:
+        from guanwei.core.notifications import render
+
+        return render(self)[1]

@@ -1,11 +1,36 @@
-"""In-app notifications, one per incident: `notify` opens it, `resolve` closes it."""
+"""In-app notifications, one per incident: `notify` opens it, `resolve` closes it.
+
+A notice is stored as a message code and its parameters and rendered in each reader's language
+when shown (`render`); apps register their codes' renderers (`register_messages`, in their
+AppConfig.ready). Title and body are stored too, in the writer's language, as the fallback."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from guanwei.core import clock
 from guanwei.core.models import Enterprise, Notification
+
+#: code -> params -> (title, body), in the current language.
+Renderer = Callable[[dict[str, Any]], tuple[str, str]]
+MESSAGES: dict[str, Renderer] = {}
+
+
+def register_messages(renderers: dict[str, Renderer]) -> None:
+    MESSAGES.update(renderers)
+
+
+def render(notice: Notification) -> tuple[str, str]:
+    renderer = MESSAGES.get(notice.code)
+    if renderer is None or notice.params is None:
+        return notice.title, notice.body
+    try:
+        return renderer(notice.params)
+    except (KeyError, TypeError, ValueError):
+        return notice.title, notice.body
 
 
 def notify(
@@ -17,6 +42,8 @@ def notify(
     url: str = "",
     level: str = "warning",
     incident_key: str = "",
+    code: str = "",
+    params: dict[str, Any] | None = None,
 ) -> Notification | None:
     """Open a notice for members allowed `action`. Returns None when the same incident is
     already open (so a failing call repeated a hundred times gives one notice)."""
@@ -25,6 +52,7 @@ def notify(
             return Notification.objects.create(
                 enterprise=enterprise, action=action, title=title, body=body, url=url,
                 level=level, incident_key=incident_key, created_at=clock.now(),
+                code=code, params=params,
             )
     except IntegrityError:
         return None

@@ -72,11 +72,11 @@ def audit_csv_rows(qs: Any, tz_name: str) -> Iterator[str]:
         yield writer.writerow(
             [
                 e.created_at.astimezone(tz).isoformat(timespec="seconds"),
-                _cell(e.actor_label),
+                _cell(e.actor_text),
                 _cell(e.action),
                 _cell(e.object_type),
                 _cell(e.object_id),
-                _cell(e.summary),
+                _cell(e.summary_text),
                 _cell(e.ip),
                 _cell(json.dumps(e.detail, ensure_ascii=False) if e.detail else ""),
             ]

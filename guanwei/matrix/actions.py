@@ -44,6 +44,7 @@ def create_connection(member: Member, *, request: Any = None, **fields: Any) -> 
         summary=f"{connection.name} ({connection.kind})",
         detail={"kind": connection.kind, "base_url": connection.base_url},
         request=request,
+        params={"name": connection.name, "kind": connection.kind},
     )
     return connection
 
@@ -83,6 +84,7 @@ def _save_connection(
     summary: str,
     detail: dict[str, Any],
     request: Any,
+    params: dict[str, Any] | None = None,
 ) -> None:
     """Save and audit in one transaction; a name already used in the enterprise (the unique
     constraint) comes back as the form's error on ``name``."""
@@ -97,6 +99,7 @@ def _save_connection(
                 summary=summary,
                 detail=detail,
                 request=request,
+                params=params,
             )
     except IntegrityError:
         raise ValidationError({"name": _("已有同名的平台连接，请换一个名称。")}) from None
@@ -434,6 +437,7 @@ def complete_connect(
             "account.connected",
             account,
             summary=f"@{account.screen_name} (uid {uid})",
+            params={"name": account.screen_name, "matrix_role": account.matrix_role},
             detail={
                 "connection": connection.pk,
                 "created": created,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,39 +72,49 @@ def expiry_health(account: Account) -> str:
     return Health.OK
 
 
-def _notice(account: Account, health: str) -> tuple[str, str, str]:
-    """Title, body and level of the notice for `health`, in the default language (zh-hans):
-    notices are stored once for everybody, like the audit log."""
-    name = account.screen_name
+LEVELS = {Health.TOKEN_EXPIRING: "warning", Health.RATE_LIMITED: "warning"}
+
+
+def notice_params(account: Account, health: str) -> dict[str, object]:
+    """What a health notice says, as plain data (rendered in each reader's language)."""
+    return {
+        "name": account.screen_name,
+        "health": health,
+        "expires_at": account.token_expires_at.isoformat() if account.token_expires_at else None,
+        "time_zone": account.enterprise.time_zone,
+    }
+
+
+def notice_text(params: dict[str, object]) -> tuple[str, str]:
+    """Title and body of a health notice, in the current language (core.notifications)."""
+    name, health = params["name"], params["health"]
     if health == Health.TOKEN_EXPIRING:
         when = ""
-        if account.token_expires_at:
-            tz = ZoneInfo(account.enterprise.time_zone)
-            when = f"{account.token_expires_at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
+        if params.get("expires_at"):
+            tz = ZoneInfo(str(params.get("time_zone") or "Asia/Shanghai"))
+            at = datetime.fromisoformat(str(params["expires_at"])).astimezone(tz)
+            zone = _("北京时间") if tz.key == "Asia/Shanghai" else tz.key
+            when = f"{at:%Y-%m-%d %H:%M} ({zone})"
         return (
             _("账号 @%(name)s 的授权即将过期") % {"name": name},
             _("授权将于 %(when)s 到期。请在到期前点“重新授权”，否则将无法发布和接收消息。")
             % {"when": when},
-            "warning",
         )
     if health == Health.TOKEN_EXPIRED:
         return (
             _("账号 @%(name)s 的授权已失效") % {"name": name},
             _("平台不再接受该账号的令牌。请在账号矩阵中点“重新授权”。"),
-            "error",
         )
     if health == Health.RATE_LIMITED:
         return (
             _("账号 @%(name)s 被平台限流") % {"name": name},
             _("平台暂时拒绝该账号的调用（频次超限）。系统会在限流解除后自动恢复，无需操作。"),
-            "warning",
         )
     return (
         _("无法连接账号 @%(name)s 的平台") % {"name": name},
         _(
             "调用平台接口失败（超时或服务器错误）。系统会继续重试；若持续出现，请检查平台连接的接口地址。"
         ),
-        "error",
     )
 
 
@@ -132,17 +142,21 @@ def set_health(account: Account, health: str, detail: str = "") -> bool:
             account,
             summary=f"{account.screen_name}: {previous} → {health}",
             detail={"from": previous, "to": health, "detail": detail[:300]},
+            params={"name": account.screen_name, "from": previous, "to": health},
         )
         if health != Health.OK:
-            title, body, level = _notice(account, health)
+            params = notice_params(account, health)
+            title, body = notice_text(params)  # the fallback text, in the writer's language
             notify(
                 account.enterprise,
                 action=NOTIFY_ACTION,
                 title=title,
                 body=body,
                 url=reverse("matrix:account", args=[account.pk]),
-                level=level,
+                level=LEVELS.get(health, "error"),
                 incident_key=incident_key(account, health),
+                code="account.health",
+                params=params,
             )
     log.info(
         "account.health enterprise=%s account=%s from=%s to=%s",

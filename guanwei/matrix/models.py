@@ -96,7 +96,7 @@ class Account(models.Model):
     followers_count = models.PositiveIntegerField(_("粉丝数"), default=0)
     token = EncryptedTextField(_("授权令牌"), blank=True)
     token_expires_at = models.DateTimeField(_("授权到期"), null=True, blank=True)
-    health = models.CharField(_("状态"), max_length=16, choices=Health.choices, default=Health.OK)
+    health = models.CharField(pgettext_lazy("account health", "状态"), max_length=16, choices=Health.choices, default=Health.OK)
     health_detail = models.CharField(max_length=300, blank=True)
     health_changed_at = models.DateTimeField(null=True, blank=True)
     # Only apps using Weibo's official mobile SDK (and Mastodon) get one; web apps re-authorise.

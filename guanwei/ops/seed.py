@@ -101,7 +101,8 @@ def seed_demo(base_url: str | None = None, *, with_history: bool = True) -> Seed
         if created:
             report.created["enterprise"] += 1
             audit.record(enterprise, None, "enterprise.created", enterprise,
-                         summary=f"演示企业 {DEMO_NAME} 已创建", detail={"source": "demo seed"})
+                         summary=f"演示企业 {DEMO_NAME} 已创建", detail={"source": "demo seed"},
+                         params={"name": DEMO_NAME})
         _seed_members(enterprise, report)
         _seed_operator(report)
         connection = _seed_connection(enterprise, sandbox_url, world, report)
@@ -132,6 +133,7 @@ def _seed_members(enterprise: Enterprise, report: SeedReport) -> None:
             report.created["member"] += 1
             audit.record(enterprise, None, "member.added", member,
                          summary=f"演示成员 {display_name}（{labels[role]}）已添加",
+                         params={"name": display_name, "role": role},
                          detail={"role": role, "source": "demo seed"})
         elif member.enterprise_id != enterprise.pk:
             report.notes.append(f"user {username} belongs to another enterprise; left alone")
@@ -169,6 +171,7 @@ def _seed_connection(
         report.created["connection"] += 1
         audit.record(enterprise, None, "connection.created", connection,
                      summary=f"平台连接 {CONNECTION_NAME} 已创建（{sandbox_url}）",
+                     params={"name": CONNECTION_NAME, "kind": PlatformKind.SANDBOX},
                      detail={"kind": PlatformKind.SANDBOX, "base_url": sandbox_url, "source": "demo seed"})
         return connection
     changes = {}
@@ -185,6 +188,7 @@ def _seed_connection(
         report.updated["connection"] += 1
         audit.record(enterprise, None, "connection.updated", connection,
                      summary=f"平台连接 {CONNECTION_NAME} 已更新",
+                     params={"name": CONNECTION_NAME},
                      detail={"fields": sorted(changes), "source": "demo seed"})
     return connection
 
@@ -219,6 +223,7 @@ def _seed_accounts(
             report.created["account"] += 1
             audit.record(enterprise, None, "account.connected", account,
                          summary=f"官方账号 {account.screen_name} 已接入（{account.get_matrix_role_display()}）",
+                         params={"name": account.screen_name, "matrix_role": role},
                          detail={"platform_uid": uid, "matrix_role": role, "source": "demo seed"})
         elif token and account.token != token:
             # The sandbox issued a new token (the old one expired or was revoked): take it.
@@ -228,6 +233,7 @@ def _seed_accounts(
             report.updated["account"] += 1
             audit.record(enterprise, None, "account.token_renewed", account,
                          summary=f"官方账号 {account.screen_name} 的授权已更新",
+                         params={"name": account.screen_name},
                          detail={"source": "demo seed"})
         if role == MatrixRole.PARENT:
             parent = account

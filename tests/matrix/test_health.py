@@ -128,7 +128,7 @@ def test_token_check_warns_before_expiry_then_marks_expired(personas) -> None:
         assert account.health == Health.TOKEN_EXPIRING
         (warning,) = _open_notices(account)
         assert warning.level == "warning"
-        assert "Asia/Shanghai" in warning.body  # the expiry is said in the enterprise's zone
+        assert "(北京时间)" in warning.body  # the expiry is said in the enterprise's zone
 
         traveller.shift(window)  # past expiry
         assert check_token_expiry() == {"token_expired": 1}

@@ -12,9 +12,10 @@ def _run(statements_by_vendor):
 
 
 def install(apps, schema_editor):
-    from guanwei.core.db_guards import INSTALL
+    from guanwei.core.db_guards import AUDIT_COLUMNS_0002, INSTALL, sqlite_audit_triggers
 
-    _run(INSTALL)(apps, schema_editor)
+    # The columns of this migration's time (0007 re-creates the trigger with later ones).
+    _run({**INSTALL, "sqlite": sqlite_audit_triggers(AUDIT_COLUMNS_0002)})(apps, schema_editor)
 
 
 def remove(apps, schema_editor):
