@@ -242,7 +242,13 @@ SESSION_KEY = "matrix_oauth_pending"
 
 
 class ConnectError(Exception):
-    """A connect attempt that cannot finish; the message says what happened and what to do."""
+    """A connect attempt that cannot finish; the message says what happened and what to do.
+    `account` is the account the attempt was about (a reconnect), so "try again" goes back to
+    that account's reconnect rather than the generic connect form."""
+
+    def __init__(self, message: str, account: Account | None = None) -> None:
+        super().__init__(message)
+        self.account = account
 
 
 @dataclass
@@ -398,7 +404,23 @@ def complete_connect(
                 _(
                     "你授权的是 @%(got)s，而要重新授权的是 @%(want)s。请在平台上切换到正确的账号后再试。"
                 )
-                % {"got": getattr(remote, "screen_name", uid), "want": reconnect.screen_name}
+                % {"got": getattr(remote, "screen_name", uid), "want": reconnect.screen_name},
+                account=reconnect,
+            )
+    else:
+        # A new connection that lands on an account already in the matrix: the person meant
+        # another account (or the platform remembered a sign-in). Change nothing — neither its
+        # token nor its place — and say how to do either on purpose.
+        existing = Account.objects.for_member(member).filter(
+            connection=connection, platform_uid=uid
+        ).first()
+        if existing is not None:
+            raise ConnectError(
+                _(
+                    "@%(name)s 已经在账号矩阵中（%(role)s），没有做任何更改。要连接另一个账号，请在平台的授权页上换一个账号登录；要更新它的授权，请在它的账号页点“重新授权”。"
+                )
+                % {"name": existing.screen_name, "role": existing.get_matrix_role_display()},
+                account=existing,
             )
 
     parent = None

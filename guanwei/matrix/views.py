@@ -160,7 +160,7 @@ def connect_callback(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "matrix/connect_failed.html",
-            {"connection": connection, "message": str(exc)},
+            {"connection": connection, "message": str(exc), "account": exc.account},
             status=400,
         )
     account = result.account

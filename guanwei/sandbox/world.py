@@ -35,6 +35,12 @@ DEMO_ACCOUNTS: list[tuple[str, str, str]] = [
     ("示例乳业商城", "ecommerce", "示例乳业官方商城：正品直供，优惠券每周上新。"),
 ]
 
+# Official accounts of the brand that the demo does NOT connect: to try "连接账号" on a new one.
+UNCONNECTED_ACCOUNTS: list[tuple[str, str]] = [
+    ("示例乳业华南", "示例乳业华南区官方微博：广东、广西、海南的活动与门店。"),
+    ("示例乳业牧场", "示例乳业自有牧场：奶牛、牧草和每天的挤奶时间。"),
+]
+
 
 @dataclass(frozen=True)
 class DemoAccount:
@@ -119,6 +125,18 @@ def ensure_demo_world(base_url: str, *, fans_callback_url: str | None = None) ->
     ]
     for user in store.bulk_create_users(missing):
         existing[user.screen_name] = user
+    # Official accounts of the brand that guanwei has not connected yet: sign in as one of them
+    # on the consent page to try "连接账号" (README, "Demo logins").
+    spare = set(
+        SandboxUser.objects.filter(screen_name__in=[n for n, _ in UNCONNECTED_ACCOUNTS])
+        .values_list("screen_name", flat=True)
+    )
+    store.bulk_create_users([
+        {"screen_name": name, "password": DEMO_PASSWORD, "description": description,
+         "verified": True, "verified_type": 2, "verified_reason": VERIFIED_REASON,
+         "is_official": True, "location": "广东 广州", "gender": "n"}
+        for name, description in UNCONNECTED_ACCOUNTS if name not in spare
+    ])  # fmt: skip
     users = [existing[name] for name, _, _ in DEMO_ACCOUNTS]
     parent = users[0]
     # The matrix follows itself: children follow the parent and the parent follows them back.

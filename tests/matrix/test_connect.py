@@ -129,6 +129,8 @@ def test_reconnecting_as_the_wrong_platform_user_is_refused(personas, world, cli
     response = bob.get(_consent(bob, response["Location"], "示例乳业客服"))
     assert response.status_code == 400
     assert "你授权的是 @示例乳业客服，而要重新授权的是 @示例乳业产品" in response.content.decode()
+    # "try again" is that account's reconnect, not the generic connect form
+    assert f'href="/matrix/accounts/{product.pk}/"' in response.content.decode()
 
 
 def test_denied_consent_says_so_and_connects_nothing(personas, world, client_for) -> None:
@@ -167,3 +169,32 @@ def test_platform_error_during_exchange_is_explained(personas, world, client_for
     html = response.content.decode()
     assert "平台返回错误" in html and "21324" in html and "App Secret" in html
     assert "wrong-secret" not in html
+
+
+def test_connecting_new_lands_on_an_account_already_in_the_matrix_and_changes_nothing(
+    personas, world, client_for
+) -> None:  # type: ignore[no-untyped-def]
+    """Connecting with a chosen matrix role re-authorised an already connected account and
+    dropped the role that was chosen; now nothing changes and the page says what to do."""
+    product = personas.accounts["product"]
+    remote = world.account("product")
+    Account.objects.filter(pk=product.pk).update(platform_uid=remote.uid, token="old-token")
+    bob = client_for("bob")
+    authorize_url = _start(bob, personas.connection, matrix_role="region")
+    callback = _consent(bob, authorize_url, remote.screen_name)
+    response = bob.get(callback)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "已经在账号矩阵中" in html
+    assert f"/matrix/accounts/{product.pk}/" in html  # "try again" leads to that account
+    product.refresh_from_db()
+    assert product.matrix_role == "product" and product.token == "old-token"
+
+
+def test_the_demo_world_has_unconnected_official_accounts_to_connect(personas, world) -> None:  # type: ignore[no-untyped-def]
+    from guanwei.sandbox.models import SandboxUser
+    from guanwei.sandbox.world import UNCONNECTED_ACCOUNTS
+
+    names = [n for n, _ in UNCONNECTED_ACCOUNTS]
+    assert SandboxUser.objects.filter(screen_name__in=names, is_official=True).count() == 2
+    assert not {a.screen_name for a in world.accounts} & set(names)
