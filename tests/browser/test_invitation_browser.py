@@ -10,8 +10,9 @@ from tests.personas import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_invites_and_the_invitee_joins_once(personas, live_server, browser, page):
+def test_admin_invites_and_the_invitee_joins_once(personas, live_server, browser, page, settings):
     base = live_server.url
+    settings.BASE_URL = base  # links are built from GUANWEI_BASE_URL: this server's address
     login(page, base, "bob", PASSWORD)
     page.goto(base + "/members/")
     page.fill("#id_email", "zoe@example.com")

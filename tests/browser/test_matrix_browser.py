@@ -81,7 +81,7 @@ def test_editor_logs_in_switches_to_english_and_opens_the_matrix(
 def test_admin_connects_a_sandbox_account_through_the_consent_page(
     personas, live_server, page, screenshots, settings
 ) -> None:
-    from guanwei.sandbox import store
+    from guanwei.sandbox.models import SandboxUser
     from guanwei.sandbox.world import DEMO_PASSWORD, ensure_demo_world
 
     base = live_server.url
@@ -90,7 +90,8 @@ def test_admin_connects_a_sandbox_account_through_the_consent_page(
     Connection.objects.filter(pk=personas.connection.pk).update(
         base_url=f"{base}/sandbox", app_key=world.app_key, app_secret=world.app_secret
     )
-    store.create_user("示例乳业华南", password=DEMO_PASSWORD, followers_count=8800, verified_type=2)
+    # 示例乳业华南 is one of the demo world's unconnected official accounts (README).
+    SandboxUser.objects.filter(screen_name="示例乳业华南").update(followers_count=8800)
 
     login(page, base, "bob", PASSWORD)
     page.goto(base + "/matrix/connections/")
