@@ -55,8 +55,9 @@ def pg_url() -> str:
 
 def pg_answers() -> bool:
     try:
-        import psycopg
         from urllib.parse import urlsplit
+
+        import psycopg
 
         url = urlsplit(pg_url())._replace(path="/postgres").geturl()
         psycopg.connect(url, connect_timeout=3).close()
@@ -66,8 +67,9 @@ def pg_answers() -> bool:
 
 
 def recreate_pg() -> None:
-    import psycopg
     from urllib.parse import urlsplit
+
+    import psycopg
 
     parts = urlsplit(pg_url())
     name = parts.path.lstrip("/")
