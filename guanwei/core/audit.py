@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -11,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from guanwei.core import clock
+from guanwei.core.messages import SUMMARIES, SYSTEM_ACTOR, Summary, role_label
 from guanwei.core.models import AuditEntry, Enterprise, Member
 
 log = logging.getLogger("guanwei.audit")
@@ -36,26 +36,11 @@ ACTION_LABELS: dict[str, Any] = {
 }
 
 
-SYSTEM_ACTOR = "system"  # actor_label of entries written by guanwei itself (no member)
-
-
-def system_label() -> str:
-    return str(_("系统"))
-
-
 def _role(code: object) -> str:
-    from guanwei.core.models import Role
-
-    try:
-        return str(Role(code).label)
-    except ValueError:
-        return str(code)
+    return role_label(code)
 
 
-# How an entry's summary reads, rendered when shown (in the reader's language) from the
-# entry's params. Apps add theirs with `register_action_labels(…, summaries=…)`.
-Summary = Callable[[dict[str, Any]], str]
-SUMMARIES: dict[str, Summary] = {
+SUMMARIES.update({
     "enterprise.created": lambda p: str(_("企业 %(name)s 已创建")) % p,
     "member.added": lambda p: str(_("成员 %(name)s（%(role)s）已添加")) % {**p, "role": _role(p["role"])},
     "auth.login_failed": lambda p: str(_("登录失败：%(username)s")) % p,
@@ -68,7 +53,7 @@ SUMMARIES: dict[str, Summary] = {
     "member.reactivated": lambda p: str(p["name"]),
     "apitoken.created": lambda p: str(p["name"]),
     "apitoken.revoked": lambda p: str(p["name"]),
-}
+})  # fmt: skip
 
 
 def register_action_labels(
@@ -76,18 +61,6 @@ def register_action_labels(
 ) -> None:
     ACTION_LABELS.update(labels)
     SUMMARIES.update(summaries or {})
-
-
-def render_summary(entry: Any) -> str:
-    """The entry's summary in the current language; the stored text for entries without params
-    (written before params existed) or whose renderer fails on old params."""
-    render = SUMMARIES.get(entry.action)
-    if render is None or entry.params is None:
-        return entry.summary
-    try:
-        return render(entry.params)
-    except (KeyError, TypeError, ValueError):
-        return entry.summary
 
 
 def action_label(action: str) -> str:

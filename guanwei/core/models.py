@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from guanwei.core import clock
+from guanwei.core import clock, messages
 
 
 class Role(models.TextChoices):
@@ -170,16 +170,12 @@ class AuditEntry(models.Model):
     @property
     def summary_text(self) -> str:
         """The summary in the reader's language (rendered now from the action and params)."""
-        from guanwei.core.audit import render_summary
-
-        return render_summary(self)
+        return messages.render_summary(self.action, self.params, self.summary)
 
     @property
     def actor_text(self) -> str:
-        from guanwei.core.audit import SYSTEM_ACTOR, system_label
-
-        if self.actor_id is None and self.actor_label == SYSTEM_ACTOR:
-            return system_label()
+        if self.actor_id is None and self.actor_label == messages.SYSTEM_ACTOR:
+            return messages.system_label()
         return self.actor_label
 
 
@@ -223,12 +219,8 @@ class Notification(models.Model):
 
     @property
     def title_text(self) -> str:
-        from guanwei.core.notifications import render
-
-        return render(self)[0]
+        return messages.render_message(self.code, self.params, (self.title, self.body))[0]
 
     @property
     def body_text(self) -> str:
-        from guanwei.core.notifications import render
-
-        return render(self)[1]
+        return messages.render_message(self.code, self.params, (self.title, self.body))[1]

@@ -1,36 +1,22 @@
 """In-app notifications, one per incident: `notify` opens it, `resolve` closes it.
 
 A notice is stored as a message code and its parameters and rendered in each reader's language
-when shown (`render`); apps register their codes' renderers (`register_messages`, in their
+when shown (`Notification.title_text`, `core.messages`); apps register their codes' renderers (`register_messages`, in their
 AppConfig.ready). Title and body are stored too, in the writer's language, as the fallback."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from guanwei.core import clock
+from guanwei.core.messages import MESSAGES, Renderer
 from guanwei.core.models import Enterprise, Notification
-
-#: code -> params -> (title, body), in the current language.
-Renderer = Callable[[dict[str, Any]], tuple[str, str]]
-MESSAGES: dict[str, Renderer] = {}
 
 
 def register_messages(renderers: dict[str, Renderer]) -> None:
     MESSAGES.update(renderers)
-
-
-def render(notice: Notification) -> tuple[str, str]:
-    renderer = MESSAGES.get(notice.code)
-    if renderer is None or notice.params is None:
-        return notice.title, notice.body
-    try:
-        return renderer(notice.params)
-    except (KeyError, TypeError, ValueError):
-        return notice.title, notice.body
 
 
 def notify(

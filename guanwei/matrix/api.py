@@ -5,7 +5,7 @@ response schema."""
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import FilterSchema, Query, Router, Schema
+from ninja import FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from guanwei.api.auth import member_of
@@ -117,7 +117,7 @@ def set_member_accounts(request: HttpRequest, member_id: int, payload: AccountAc
     unknown = sorted(wanted - {a.pk for a in accounts})
     if unknown:  # another enterprise's ids look exactly like ids that do not exist
         reason = f"no such accounts: {unknown[:20]}"
-        return 422, {"detail": [{"field": "account_ids", "in": "body", "reason": reason}]}
+        return Status(422, {"detail": [{"field": "account_ids", "in": "body", "reason": reason}]})
     actions.set_account_access(member, target, accounts, limited=payload.limited, request=request)
     target.refresh_from_db()
-    return 200, _access_of(target)
+    return Status(200, _access_of(target))
