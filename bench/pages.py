@@ -192,8 +192,16 @@ def grow(target: dict[str, int], have: dict[str, int], enterprise, owner) -> Non
 
 
 def deep_audit_url(client) -> str:  # noqa: ANN001
-    """The audit page 500 pages (25,000 entries) back, reached the way the page offers it."""
-    return "/audit/?page=500"
+    """The audit page 500 pages (25,000 entries) back, reached the way the page offers it: the
+    "older" cursor of the entry there (the page pages by (created_at, id), not by number)."""
+    from guanwei.core.lists import _encode
+    from guanwei.core.models import AuditEntry, Enterprise
+
+    enterprise = Enterprise.objects.get(slug="demo")
+    entry = (
+        AuditEntry.objects.filter(enterprise=enterprise).order_by("-created_at", "-id")[25_000:25_001]
+    ).get()
+    return f"/audit/?before={_encode(entry.created_at, entry.pk)}"
 
 
 def measure(client, runs: int) -> dict[str, dict[str, float]]:  # noqa: ANN001

@@ -149,9 +149,9 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # The audit page: one enterprise, a time range, newest first.
-            models.Index(fields=["enterprise", "-created_at"]),
-            # Its action / object-type filters, and queries.audit_choices' DISTINCTs, which
-            # these turn into index-only scans instead of reading the whole log.
+            # …and its keyset pages: (created_at, id) below a cursor (core.lists.keyset_page).
+            models.Index(fields=["enterprise", "-created_at", "-id"], name="audit_enterprise_time_id"),
+            # Its action / object-type filters (the choices come from the code, not the log).
             models.Index(fields=["enterprise", "action"], name="audit_enterprise_action"),
             models.Index(fields=["enterprise", "object_type"], name="audit_enterprise_type"),
         ]
@@ -205,6 +205,15 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The bell on every page and the notifications list: one enterprise's open notices,
+            # newest first (web.notices.open_for), without reading the resolved ones.
+            models.Index(
+                fields=["enterprise", "-created_at"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="notification_open_newest",
+            )
+        ]
         constraints = [
             # notify() relies on this: at most one open notice per incident.
             models.UniqueConstraint(

@@ -30,6 +30,7 @@ from guanwei.core.forms import (
     TokenForm,
 )
 from guanwei.core.links import absolute_url
+from guanwei.core.lists import keyset_page
 from guanwei.core.models import ApiToken, Invitation, Member, Role
 from guanwei.core.permissions import can, get_for, member_required
 
@@ -262,10 +263,10 @@ def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, object]:
 @member_required("audit.view")
 def audit_log(request: HttpRequest) -> HttpResponse:
     form, qs = _audit_filter(request)
-    page, query = _page(request, qs)
+    page = keyset_page(qs, request, per_page=PAGE_SIZE)  # the log only grows: no COUNT, no OFFSET
     status = 400 if form.is_bound and not form.is_valid() else 200  # the field errors say why
     return render(
-        request, "core/audit.html", {"form": form, "page": page, "query": query}, status=status
+        request, "core/audit.html", {"form": form, "page": page, "query": page.query}, status=status
     )
 
 

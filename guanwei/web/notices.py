@@ -30,10 +30,13 @@ def open_for(member: Member) -> QuerySet[Notification]:
     )
 
 
+BELL_COUNT_CAP = 99  # the badge says "99+" beyond: a bounded count, however many are open
+
+
 def open_notifications(member: Member | None, limit: int = 10) -> Bell:
     if member is None:
         return Bell()
     qs = open_for(member)
     items = list(qs.order_by("-created_at")[:limit])
-    count = len(items) if len(items) < limit else qs.count()
+    count = len(items) if len(items) < limit else qs[: BELL_COUNT_CAP + 1].count()
     return Bell(count=count, items=items)

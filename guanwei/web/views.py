@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from guanwei.core.lists import keyset_page
 from guanwei.core.permissions import can, member_required
 from guanwei.matrix import queries
 from guanwei.web import navigation
@@ -51,9 +51,7 @@ def area(request: HttpRequest, slug: str) -> HttpResponse:
 
 @member_required("dashboard.view")
 def notifications(request: HttpRequest) -> HttpResponse:
-    page = Paginator(open_for(request.member).order_by("-created_at"), 30).get_page(
-        request.GET.get("page")
-    )
+    page = keyset_page(open_for(request.member), request, per_page=30)
     return render(request, "web/notifications.html", {"page": page})
 
 
