@@ -24,5 +24,6 @@ urlpatterns = [
     ),
     path("invite/<str:token>/", views.invite_accept, name="invite_accept"),
     path("audit/", views.audit_log, name="audit"),
+    path("members/choose", views.member_choices, name="member_choices"),
     path("audit/export.csv", views.audit_csv, name="audit_csv"),
 ]

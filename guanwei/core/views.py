@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanwei.core import actions, clock, queries, throttle
+from guanwei.core import actions, choosers, clock, queries, throttle
 from guanwei.core.actions import ActionError
 from guanwei.core.audit import client_ip
 from guanwei.core.forms import (
@@ -258,6 +258,19 @@ def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, object]:
     form = AuditFilterForm(request.GET or None, member=member, actions=actions_, object_types=types)
     filters = form.cleaned_data if form.is_valid() else {}
     return form, queries.audit_entries(member, filters)
+
+
+@member_required("audit.view")
+def member_choices(request: HttpRequest) -> HttpResponse:
+    """<option>s for the member chooser: at most 20 members whose name matches ?q=."""
+    members = choosers.search(
+        Member.objects.for_member(request.member).order_by("display_name", "pk"),
+        request.GET.get("q") or request.GET.get(f"{request.GET.get('field', 'actor')}_q", ""),
+        "display_name",
+        "user__username",
+    )
+    options = [(m.pk, m.display_name) for m in members]
+    return render(request, "web/_chooser_options.html", {"options": options})
 
 
 @member_required("audit.view")

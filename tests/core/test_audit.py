@@ -183,3 +183,21 @@ def test_test_database_flush_empties_the_audit_log_and_keeps_it_guarded():
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("UPDATE core_auditentry SET summary = 'rewritten'")
+
+
+def test_the_actor_filter_is_a_bounded_searchable_chooser(personas, client_for):
+    from guanwei.core.models import Member
+    from tests.personas import make_members
+
+    make_members(personas.enterprise, [(f"m{i:03d}", "viewer", f"批量成员{i:03d}") for i in range(60)])
+    client = client_for("alice")
+    page = client.get("/audit/").content.decode()
+    assert "批量成员" not in page  # no <option> per member on the page
+    chosen = Member.objects.get(display_name="批量成员007")
+    page = client.get("/audit/", {"actor": chosen.pk}).content.decode()
+    assert page.count("批量成员") == 1  # only the selected one is rendered
+    options = client.get("/members/choose", {"q": "批量成员0"}).content.decode()
+    assert options.count("<option") == 1 + 20  # "all" + at most 20
+    assert "批量成员" in client.get("/members/choose", {"actor_q": "007", "field": "actor"}).content.decode()
+    theirs = client_for("mallory").get("/members/choose", {"q": "批量"}).content.decode()
+    assert "批量成员" not in theirs  # another tenant searches only its own members
