@@ -19,6 +19,8 @@ _ROLE_ORDER = {role: i for i, role in enumerate(MatrixRole.values)}
 class Node:
     account: Account
     children: list[Node] = field(default_factory=list)
+    # A big branch below the top level is shown folded, its children loaded when opened.
+    folded: bool = False
     # children grouped by matrix role, in the playbook's order, for the tree display
     groups: list[tuple[str, str, list[Node]]] = field(default_factory=list)
 
@@ -27,7 +29,12 @@ class Node:
         return 1 + sum(c.size for c in self.children)
 
 
-def matrix_tree(member: Member) -> list[Node]:
+#: Below the top level, a branch with more children than this starts folded: a matrix of 1,000
+#: store accounts renders its regions, not every store (the page stays fast as it grows).
+FOLD_AT = 12
+
+
+def matrix_tree(member: Member, *, expand: int | None = None) -> list[Node]:
     """The accounts `member` may see as a forest: roots are accounts without a (visible) parent,
     parent accounts first. One query; cycles (which actions prevent) cannot loop here because each
     account is placed exactly once, under its parent."""
@@ -60,7 +67,35 @@ def matrix_tree(member: Member) -> list[Node]:
     roots.sort(
         key=lambda n: (_ROLE_ORDER.get(n.account.matrix_role, 99), -n.size, n.account.screen_name)
     )
+    opened = _path_to(nodes.get(expand) if expand else None, nodes)
+    for root in roots:
+        _fold(root, opened, depth=0)
     return roots
+
+
+def find_node(roots: list[Node], pk: int) -> Node | None:
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node.account.pk == pk:
+            return node
+        stack.extend(node.children)
+    return None
+
+
+def _path_to(node: Node | None, nodes: dict[int, Node]) -> set[int]:
+    """The node and its ancestors (kept open when someone asked to expand the node)."""
+    path: set[int] = set()
+    while node is not None and node.account.pk not in path:
+        path.add(node.account.pk)
+        node = nodes.get(node.account.parent_id) if node.account.parent_id else None
+    return path
+
+
+def _fold(node: Node, opened: set[int], depth: int) -> None:
+    node.folded = depth > 0 and len(node.children) > FOLD_AT and node.account.pk not in opened
+    for child in node.children:
+        _fold(child, opened, depth + 1)
 
 
 def _is_ancestor(node: Node, candidate: Node, nodes: dict[int, Node]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -27,7 +27,15 @@ def _apply_errors(form, exc: ValidationError) -> None:  # type: ignore[no-untype
 @member_required(VIEW)
 def matrix_page(request: HttpRequest) -> HttpResponse:
     member = request.member
-    tree = queries.matrix_tree(member)
+    expand = _int_param(request, "expand")
+    tree = queries.matrix_tree(member, expand=expand)
+    children_of = _int_param(request, "children_of")
+    if children_of is not None:  # a folded branch being opened (htmx): just its children
+        node = queries.find_node(tree, children_of)
+        if node is None:
+            raise Http404("account")
+        node.folded = False
+        return render(request, "matrix/_children.html", {"node": node})
     return render(
         request,
         "matrix/matrix.html",
@@ -44,6 +52,14 @@ def matrix_page(request: HttpRequest) -> HttpResponse:
             "roles": MatrixRole.choices,
         },
     )
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    try:
+        value = int(request.GET.get(name, ""))
+    except ValueError:
+        return None
+    return value if 0 < value < 2**62 else None
 
 
 # --- connections -----------------------------------------------------------------------------

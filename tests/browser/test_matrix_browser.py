@@ -176,3 +176,22 @@ def test_admin_pages_fit_a_phone_and_a_desktop(personas, live_server, page, scre
     page.click(".bell-item")
     page.wait_for_url(f"{base}/matrix/accounts/{account.pk}/")
     assert page.is_visible("text=重新授权")
+
+
+def test_a_folded_branch_opens_with_its_children(personas, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    region = Account.objects.create(
+        enterprise=personas.enterprise, connection=personas.connection, platform_uid="r-1",
+        screen_name="大区", matrix_role="region", parent=personas.accounts["product"],
+    )  # fmt: skip
+    Account.objects.bulk_create([
+        Account(enterprise=personas.enterprise, connection=personas.connection,
+                platform_uid=f"s-{i}", screen_name=f"门店{i:03d}", matrix_role="region", parent=region)
+        for i in range(30)
+    ])  # fmt: skip
+    base = live_server.url
+    login(page, base, "alice", PASSWORD)
+    page.goto(base + "/matrix/")
+    assert page.locator("text=@门店000").count() == 0
+    page.locator(f"#account-{region.pk} > details > summary").click()
+    page.wait_for_selector("text=@门店029", timeout=10_000)
+    assert page.locator("text=@门店000").count() == 1

@@ -310,3 +310,33 @@ def test_an_operator_allowance_admits_a_platform_on_the_own_network(personas, cl
          "app_key": "1", "new_secret": "s"},  # fmt: skip
     )
     assert response.status_code == 302
+
+
+def _grow_branch(personas, n: int) -> Account:  # type: ignore[no-untyped-def]
+    """A region under the product account with `n` store accounts below it."""
+    region = Account.objects.create(
+        enterprise=personas.enterprise, connection=personas.connection, platform_uid="r-1",
+        screen_name="大区", matrix_role="region", parent=personas.accounts["product"],
+    )  # fmt: skip
+    Account.objects.bulk_create([
+        Account(enterprise=personas.enterprise, connection=personas.connection,
+                platform_uid=f"s-{i}", screen_name=f"门店{i:03d}", matrix_role="region", parent=region)
+        for i in range(n)
+    ])  # fmt: skip
+    return region
+
+
+def test_a_big_branch_is_folded_and_its_children_come_when_opened(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    region = _grow_branch(personas, 40)
+    client = client_for("alice")
+    page = client.get("/matrix/").content.decode()
+    assert "门店000" not in page and f"?children_of={region.pk}" in page  # folded
+    assert "40 个下属账号" in page
+    fragment = client.get("/matrix/", {"children_of": region.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "门店000" in fragment and "门店039" in fragment and "<html" not in fragment
+    # without JavaScript: the link expands that branch on the whole page
+    expanded = client.get("/matrix/", {"expand": region.pk}).content.decode()
+    assert "门店039" in expanded
+    # another tenant cannot open it; a bad id is no 500
+    assert client_for("mallory").get("/matrix/", {"children_of": region.pk}).status_code == 404
+    assert client.get("/matrix/", {"children_of": "x\u202e"}).status_code == 200
