@@ -32,7 +32,7 @@ from guanwei.core.forms import (
 from guanwei.core.links import absolute_url
 from guanwei.core.lists import keyset_page
 from guanwei.core.models import ApiToken, Invitation, Member, Role
-from guanwei.core.permissions import can, get_for, member_required
+from guanwei.core.permissions import can, get_for, is_operator, member_required
 
 PAGE_SIZE = 50
 log = logging.getLogger("guanwei.auth")
@@ -82,6 +82,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 throttle.clear_username(username, ip)
                 actions.do_record_login(member, request)
                 return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+            if user is not None and member is None and is_operator(user):
+                # The server operator, in no enterprise: no tenant's audit log to write to.
+                login(request, user)
+                throttle.clear_username(username, ip)
+                log.info("login operator user=%s ip=%s", user.pk, ip)
+                return redirect(next_url or "ops:status")
             throttle.record_failure(username, ip)
             log.info("login failed ip=%s", ip)
             actions.do_record_failed_login(username, "bad_credentials", request)

@@ -234,3 +234,13 @@ def test_password_rules_speak_the_pages_language(personas, client_for):
     english.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
     en = english.post("/settings/password/", form).content.decode()
     assert "at least 10 characters" in en and "密码太短" not in en
+
+
+def test_the_operator_signs_in_on_the_same_page_and_lands_on_the_status_page(db):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("olga", "olga@example.com", PASSWORD)
+    response = post_login(Client(), "olga", PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/ops/status"
+    plain = User.objects.create_user("nobody", "n@example.com", PASSWORD)  # neither member nor operator
+    assert post_login(Client(), plain.username, PASSWORD).status_code == 200  # refused, generic error
