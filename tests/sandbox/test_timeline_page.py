@@ -1,5 +1,5 @@
 """The public timeline (广场) as a person on the platform sees it, and the runs page from which
-members with `sandbox.drive` start scenarios and replays and watch their progress."""
+the server operator starts scenarios and replays and watches their progress."""
 
 from __future__ import annotations
 
