@@ -7,8 +7,10 @@ safe to run again, in RERUN_SAFE below, the one place that says so — or fails 
 a person can read. Each row is changed with a conditional UPDATE (`… WHERE status='RUNNING' AND
 started_at=<seen>`), so two workers recovering at once change it once.
 
-A worker is dead when its heartbeat is stale (WORKER_STALE_AFTER_S), when it recorded a stop, or
-at once when its heartbeat names this host and a process id that no longer exists here.
+A worker is dead when it recorded a stop, at once when its heartbeat names this host and a process
+id that no longer exists here, or when it has not beaten for WORKER_LOST_AFTER_S (10 minutes:
+much longer than the 120 s after which /ops/status calls it silent, because a worker beats only
+between tasks and a long task must not be taken for a lost worker and run a second time).
 (A reused process id would look alive until the heartbeat goes stale: the slow path still
 applies.) Recovery runs when a worker starts and every minute (ops.recover_tasks).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from datetime import timedelta
 
 from django.db.models import Q
 from django_tasks_db.models import DBTaskResult
@@ -26,6 +29,8 @@ from guanwei.core import clock
 from guanwei.ops.models import WorkerHeartbeat, stale_before
 
 log = logging.getLogger("guanwei.ops.recovery")
+
+WORKER_LOST_AFTER_S = 600
 
 #: Tasks a new worker may simply run again when the worker running them died: they are
 #: idempotent or resume from their own checkpoint. Anything not listed is failed instead, with
@@ -58,9 +63,10 @@ def process_exists(pid: int) -> bool:
 
 def dead_worker_ids() -> set[str]:
     """Workers that will never finish what they claimed."""
+    lost_before = clock.now() - timedelta(seconds=WORKER_LOST_AFTER_S)
     dead = set(
         WorkerHeartbeat.objects.filter(
-            Q(stopped_at__isnull=False) | Q(last_beat_at__lt=stale_before())
+            Q(stopped_at__isnull=False) | Q(last_beat_at__lt=lost_before)
         ).values_list("worker_id", flat=True)
     )
     host = socket.gethostname()[:200]

@@ -129,7 +129,7 @@ def test_a_gone_process_on_this_host_is_dead_at_once_and_its_safe_task_requeued(
 
 
 def test_an_unsafe_task_of_a_dead_worker_is_failed_with_the_reason() -> None:
-    _beat("stale", pid=os.getpid(), host="elsewhere", age_s=600)  # another host: by staleness
+    _beat("stale", pid=os.getpid(), host="elsewhere", age_s=900)  # another host: by staleness
     task = _running_task("stale", "guanwei.somewhere.publish_post")
     assert recovery.recover_tasks() == {"requeued": 0, "failed": 1}
     task.refresh_from_db()
@@ -160,3 +160,12 @@ def test_a_run_whose_worker_died_can_be_cancelled() -> None:
     runs.execute_run.call(run.pk)  # what the next worker does with the requeued task
     run.refresh_from_db()
     assert run.state == RunState.CANCELLED
+
+
+def test_a_worker_busy_with_a_long_task_is_not_taken_for_lost() -> None:
+    """It beats only between tasks: silent for 5 minutes in a long task is not lost yet."""
+    _beat("busy", pid=os.getpid(), host="elsewhere", age_s=300)
+    task = _running_task("busy", "guanwei.matrix.tasks.refresh_accounts")
+    assert recovery.recover_tasks() == {"requeued": 0, "failed": 0}
+    task.refresh_from_db()
+    assert task.status == "RUNNING"
