@@ -358,6 +358,9 @@ class HttpClient:
             transport=transport,
             headers={"User-Agent": "guanwei/0.1", **(headers or {})},
             follow_redirects=False,
+            # No HTTPS_PROXY & co. from the environment: a proxy mount would bypass the
+            # transport, and with it the outbound policy's check of the real destination.
+            trust_env=False,
         )
 
     def close(self) -> None:

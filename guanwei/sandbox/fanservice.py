@@ -58,7 +58,7 @@ def _client(timeout_s: float) -> httpx.Client:
     pointed at an internal address (`http://127.0.0.1:6379/`) is never called."""
     from guanwei.core import outbound
 
-    return httpx.Client(transport=outbound.transport(), timeout=timeout_s)
+    return httpx.Client(transport=outbound.transport(), timeout=timeout_s, trust_env=False)
 
 
 def verify_callback(fs: FanService, *, timeout_s: float = PUSH_TIMEOUT_S) -> bool:
