@@ -78,3 +78,17 @@ def test_a_nul_byte_in_the_api_is_json_naming_the_field(personas, client_for) ->
 
 def test_login_with_a_nul_byte_is_a_400_not_a_500() -> None:
     assert Client().post("/login/", {"username": "a\x00", "password": "x"}).status_code == 400
+
+
+def test_a_30_digit_account_id_in_a_multiple_choice_is_a_field_error(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    """Integer `in` lookups overflowed the driver (found by the page fuzz of branch h/badinput)."""
+    response = client_for("bob").post(
+        f"/matrix/access/{personas.carol.pk}/", {"limited": "on", "accounts": ["1" * 30]}
+    )
+    assert response.status_code == 200 and "accounts" in response.context["form"].errors
+
+
+def test_a_huge_fault_count_is_a_field_error(operator_client) -> None:  # type: ignore[no-untyped-def]
+    form = {"action": "add", "endpoint": "*", "kind": "http_5xx", "probability": "1",
+            "delay_s": "1", "http_status": "503", "times": "9" * 30}  # fmt: skip
+    assert operator_client.post("/sandbox/faults/", form).status_code == 400

@@ -30,7 +30,7 @@ class FaultForm(forms.Form):
     )
     kind = forms.ChoiceField(label=_("故障"), choices=FaultKind.choices)
     probability = forms.FloatField(label=_("概率"), initial=1.0, min_value=0.0, max_value=1.0)
-    times = forms.IntegerField(label=_("仅接下来 N 次"), required=False, min_value=1)
+    times = forms.IntegerField(label=_("仅接下来 N 次"), required=False, min_value=1, max_value=1_000_000)
     delay_s = forms.FloatField(label=_("挂起秒数"), initial=15.0, min_value=0.0, max_value=120.0)
     http_status = forms.TypedChoiceField(
         label=_("HTTP 状态"),
