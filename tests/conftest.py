@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 from django.test import Client
 
@@ -13,6 +15,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Hashing passwords is the slowest thing a test does; MD5 is fine for throwaway users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Export files go to a throwaway directory, not the checkout's var/ (one per xdist worker).
+    settings.STORAGES["exports"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="gw-test-exports-")
     _allow_flushing_audit_log_on_sqlite()
 
 

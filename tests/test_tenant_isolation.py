@@ -51,6 +51,7 @@ BY_KWARG: dict[str, Lookup] = {
     "connection_id": lambda p, o: p.connection.pk,
     "invitation_id": lambda p, o: o["invitation"].pk,
     "token_id": lambda p, o: o["api_token"].pk,
+    "export_id": lambda p, o: o["export"].pk,
 }
 
 # (namespace:route name, kwarg) -> insider object id, for generic kwarg names such as `pk`.
@@ -159,7 +160,17 @@ def insider_objects(personas: Personas) -> dict[str, Any]:
     return {
         "invitation": do_invite_member(personas.alice, "new@example.com", Role.EDITOR).invitation,
         "api_token": do_create_api_token(personas.carol, "insider-script").api_token,
+        "export": _finished_export(personas),
     }
+
+
+def _finished_export(personas: Personas) -> Any:
+    """A background export of the insider's audit log, written (so its download exists)."""
+    from guanwei.core import exports
+
+    export = exports.do_request_export(personas.alice, "audit", {})
+    exports.run(export.pk)
+    return export
 
 
 def _body(response: Any) -> str:

@@ -7,6 +7,18 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from guanwei.core import lookups
+        from django.utils.translation import gettext_lazy as _
+
+        from guanwei.core import exports, lookups, queries
 
         lookups.register()  # integer `in` lookups ignore values no column can hold
+        exports.register(
+            exports.ExportKind(
+                name="audit",
+                label=_("审计日志"),
+                permission="audit.view",
+                filename="guanwei-audit",
+                queryset=queries.audit_filtered,
+                lines=queries.audit_csv_lines,
+            )
+        )

@@ -33,11 +33,20 @@ ACTION_LABELS: dict[str, Any] = {
     "member.reactivated": _("重新启用成员"),
     "apitoken.created": _("创建 API 令牌"),
     "apitoken.revoked": _("撤销 API 令牌"),
+    "export.created": _("导出数据"),
 }
 
 
 def _role(code: object) -> str:
     return role_label(code)
+
+
+def _export_summary(p: dict[str, Any]) -> str:
+    from guanwei.core.exports import kind_label
+
+    if p.get("background"):
+        return str(_("%(kind)s（后台生成）")) % {"kind": kind_label(p["kind"])}
+    return str(_("%(kind)s（直接下载）")) % {"kind": kind_label(p["kind"])}
 
 
 SUMMARIES.update({
@@ -53,6 +62,7 @@ SUMMARIES.update({
     "member.reactivated": lambda p: str(p["name"]),
     "apitoken.created": lambda p: str(p["name"]),
     "apitoken.revoked": lambda p: str(p["name"]),
+    "export.created": lambda p: _export_summary(p),
 })  # fmt: skip
 
 

@@ -83,6 +83,10 @@ ACTIVE_CHOICES = [("", _("全部")), ("1", _("启用")), ("0", _("已停用"))]
 
 
 class MemberFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("搜索"), required=False, max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("名字或用户名")}),
+    )
     role = forms.ChoiceField(label=_("角色"), choices=[("", _("全部")), *Role.choices], required=False)
     active = forms.ChoiceField(label=_("状态"), choices=ACTIVE_CHOICES, required=False)
 

@@ -61,7 +61,11 @@ class Member(models.Model):
 
     class Meta:
         verbose_name = pgettext_lazy("object type", "成员")
-        indexes = [models.Index(fields=["enterprise", "role"])]
+        indexes = [
+            models.Index(fields=["enterprise", "role"]),
+            # The members page and choosers: one enterprise's members by name (core.lists).
+            models.Index(fields=["enterprise", "display_name", "id"], name="member_by_name"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -233,3 +237,54 @@ class Notification(models.Model):
     @property
     def body_text(self) -> str:
         return messages.render_message(self.code, self.params, (self.title, self.body))[1]
+
+
+class ExportQuerySet(TenantQuerySet):
+    def for_member(self, member: Member) -> TenantQuerySet:
+        """Personal: a file holds what its requester was allowed to see, so only they fetch it;
+        a colleague's export is 404 in get_for."""
+        return self.filter(enterprise_id=member.enterprise_id, member=member)
+
+
+class Export(models.Model):
+    """A CSV export too large to stream within one request: the worker writes the file (through
+    the `exports` storage), counting rows as it goes, and its requester downloads it until it
+    expires. See core.exports."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("生成中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", pgettext_lazy("export state", "失败")
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="exports")
+    kind = models.CharField(max_length=40)  # a name in core.exports.KINDS
+    params = models.JSONField(default=dict)  # the list's filters, as the page's query string held them
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_total = models.PositiveBigIntegerField(null=True, blank=True)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)  # name within the exports storage
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=40, blank=True)  # a code in core.exports.ERRORS
+    created_at = models.DateTimeField(default=clock.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    objects = ExportQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["member", "-created_at"], name="export_member_newest"),
+            models.Index(fields=["expires_at"], name="export_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} export #{self.pk}"
+
+    @property
+    def percent(self) -> int | None:
+        if not self.rows_total:
+            return 100 if self.state == self.State.DONE else None
+        return min(100, self.rows_done * 100 // self.rows_total)

@@ -1,15 +1,17 @@
 """Reads that take more than one line: the member list, the filtered audit log and its CSV
-rows."""
+export (declared to core.exports in CoreConfig.ready)."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from guanwei.core.actions import ActionError
+from guanwei.core.exports import csv_lines
+from guanwei.core.forms import AuditFilterForm
 from guanwei.core.models import AuditEntry, Member
 
 
@@ -55,37 +57,35 @@ def audit_choices(member: Member) -> tuple[list[str], list[str]]:
     return sorted(ACTION_LABELS), types
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+AUDIT_CSV_HEADER = ["time", "actor", "action", "object_type", "object_id", "summary", "ip", "detail"]
 
 
-def _cell(value: object) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): a cell may hold user-typed text."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+def audit_filtered(member: Member, data: Any) -> Any:
+    """The audit export's rows: the log filtered as the page's form reads `data` (a QueryDict);
+    ActionError when the filters are invalid."""
+    actions_, types = audit_choices(member)
+    form = AuditFilterForm(data or None, member=member, actions=actions_, object_types=types)
+    if form.is_bound and not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        raise ActionError(str(errors[0]), "" if field == "__all__" else field)
+    return audit_entries(member, form.cleaned_data if form.is_bound else {})
 
 
-CSV_HEADER = ["time", "actor", "action", "object_type", "object_id", "summary", "ip", "detail"]
-
-
-def audit_csv_rows(qs: Any, tz_name: str) -> Iterator[str]:
-    """CSV lines for a queryset, read in chunks (the export streams; memory stays flat)."""
-    writer = csv.writer(_Echo())
-    tz = ZoneInfo(tz_name)
-    yield "\ufeff" + writer.writerow(CSV_HEADER)  # BOM: spreadsheets then read the UTF-8
-    for e in qs.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                e.created_at.astimezone(tz).isoformat(timespec="seconds"),
-                _cell(e.actor_text),
-                _cell(e.action),
-                _cell(e.object_type),
-                _cell(e.object_id),
-                _cell(e.summary_text),
-                _cell(e.ip),
-                _cell(json.dumps(e.detail, ensure_ascii=False) if e.detail else ""),
-            ]
-        )
+def audit_csv_lines(qs: Any, member: Member) -> Iterator[str]:
+    """CSV lines for the audit export, read in chunks (memory stays flat), times in the
+    enterprise's zone."""
+    tz = ZoneInfo(member.enterprise.time_zone)
+    rows = (
+        [
+            e.created_at.astimezone(tz).isoformat(timespec="seconds"),
+            e.actor_text,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.summary_text,
+            e.ip,
+            json.dumps(e.detail, ensure_ascii=False) if e.detail else "",
+        ]
+        for e in qs.iterator(chunk_size=2000)
+    )
+    return csv_lines(AUDIT_CSV_HEADER, rows)

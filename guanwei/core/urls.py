@@ -1,4 +1,4 @@
-"""Sign-in, members, invitations, the audit log and personal API tokens."""
+"""Sign-in, members, invitations, the audit log, exports and personal API tokens."""
 
 from django.urls import path
 
@@ -26,4 +26,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit"),
     path("members/choose", views.member_choices, name="member_choices"),
     path("audit/export.csv", views.audit_csv, name="audit_csv"),
+    path("exports/", views.export_list, name="exports"),
+    path("exports/<int:export_id>/", views.export_detail, name="export_detail"),
+    path("exports/<int:export_id>/download", views.export_download, name="export_download"),
 ]

@@ -8,15 +8,15 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanwei.core import actions, choosers, clock, queries, throttle
+from guanwei.core import actions, choosers, clock, exports, queries, throttle
 from guanwei.core.actions import ActionError
 from guanwei.core.audit import client_ip
 from guanwei.core.forms import (
@@ -31,20 +31,11 @@ from guanwei.core.forms import (
 )
 from guanwei.core.links import absolute_url
 from guanwei.core.lists import keyset_page
-from guanwei.core.models import ApiToken, Invitation, Member, Role
+from guanwei.core.models import ApiToken, Export, Invitation, Member, Role
 from guanwei.core.permissions import can, get_for, is_operator, member_required
 
 PAGE_SIZE = 50
 log = logging.getLogger("guanwei.auth")
-
-
-def _page(request: HttpRequest, qs, per_page: int = PAGE_SIZE):  # type: ignore[no-untyped-def]
-    """One page of a queryset (LIMIT/OFFSET in the database) and the query string of the
-    current filters, so the pagination links keep them."""
-    page = Paginator(qs, per_page).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
-    return page, params.urlencode()
 
 
 def _apply_form_error(form, exc: ActionError) -> None:  # type: ignore[no-untyped-def]
@@ -131,11 +122,14 @@ def _members_context(request: HttpRequest, invite_form: InviteForm | None = None
     filters = MemberFilterForm(request.GET or None, auto_id="filter_%s")  # ids apart from the invite form
     qs = queries.members_of(member)
     if filters.is_valid():
+        if filters.cleaned_data["q"]:
+            q = filters.cleaned_data["q"]
+            qs = qs.filter(Q(display_name__icontains=q) | Q(user__username__icontains=q))
         if filters.cleaned_data["role"]:
             qs = qs.filter(role=filters.cleaned_data["role"])
         if filters.cleaned_data["active"]:
             qs = qs.filter(is_active=filters.cleaned_data["active"] == "1")
-    page, query = _page(request, qs)
+    page = keyset_page(qs, request, per_page=PAGE_SIZE, order=("display_name",))
     pending = (
         Invitation.objects.for_member(member)
         .filter(accepted_at=None, revoked_at=None)
@@ -144,7 +138,6 @@ def _members_context(request: HttpRequest, invite_form: InviteForm | None = None
     return {
         "filters": filters,
         "page": page,
-        "query": query,
         "invite_form": invite_form or InviteForm(),
         "pending": pending,
         "roles": Role.choices,
@@ -290,16 +283,53 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 @member_required("audit.view")
-def audit_csv(request: HttpRequest) -> StreamingHttpResponse | HttpResponse:
-    form, qs = _audit_filter(request)
-    if form.is_bound and not form.is_valid():
+@require_http_methods(["GET", "POST"])
+def audit_csv(request: HttpRequest) -> HttpResponse:
+    try:
+        return exports.respond(request, "audit")
+    except ActionError:
+        form, _qs = _audit_filter(request)  # the same form shows the field errors
         return render(request, "core/audit.html", {"form": form, "page": None}, status=422)
-    response = StreamingHttpResponse(
-        queries.audit_csv_rows(qs, request.member.enterprise.time_zone),
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+@member_required()
+def export_list(request: HttpRequest) -> HttpResponse:
+    """The member's own exports of the last day (they expire)."""
+    mine = list(Export.objects.for_member(request.member).order_by("-created_at")[:50])
+    for export in mine:
+        export.kind_label = exports.kind_label(export.kind)
+    return render(request, "core/exports.html", {"exports": mine})
+
+
+@member_required()
+def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
+    """An export's progress; while it runs, htmx reloads the progress part every 2 s."""
+    export = get_for(request.member, Export, export_id)
+    context = {
+        "export": export,
+        "kind_label": exports.kind_label(export.kind),
+        "downloadable": exports.downloadable(export),
+        "error": exports.ERRORS.get(export.error, ""),
+    }
+    if request.htmx:
+        return render(request, "core/_export_progress.html", context)
+    return render(request, "core/export_detail.html", context)
+
+
+@member_required()
+def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
+    export = get_for(request.member, Export, export_id)
+    if not exports.downloadable(export):
+        raise Http404("export not ready, expired or no longer permitted")
+    return FileResponse(
+        exports.open_file(export),
+        as_attachment=True,
+        filename=exports.download_name(export),
         content_type="text/csv; charset=utf-8",
     )
-    response["Content-Disposition"] = 'attachment; filename="guanwei-audit.csv"'
-    return response
 
 
 # --- personal API tokens ---------------------------------------------------------------------

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from guanwei.core.lists import keyset_page
 from guanwei.core.models import Member
 from guanwei.core.permissions import can, get_for, member_required
 from guanwei.matrix import actions, queries
@@ -250,20 +250,16 @@ def account_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required(MANAGE)
 def access_list(request: HttpRequest) -> HttpResponse:
     member = request.member
-    members = (
-        Member.objects.for_member(member)
-        .filter(is_active=True)
-        .order_by("-is_limited_to_accounts", "display_name")
-    )
-    page = Paginator(members, 50).get_page(request.GET.get("page"))
+    members = Member.objects.for_member(member).filter(is_active=True)
+    page = keyset_page(members, request, per_page=50, order=("-is_limited_to_accounts", "display_name"))
     grants: dict[int, list[str]] = {}
     for member_id, name in (
         AccountAccess.objects.for_member(member)
-        .filter(member__in=list(page.object_list))
+        .filter(member__in=list(page.items))
         .values_list("member_id", "account__screen_name")
     ):
         grants.setdefault(member_id, []).append(name)
-    rows = [(m, sorted(grants.get(m.pk, []))) for m in page.object_list]
+    rows = [(m, sorted(grants.get(m.pk, []))) for m in page.items]
     return render(request, "matrix/access.html", {"rows": rows, "page": page})
 
 

@@ -40,6 +40,9 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.ops.tasks.prune_task_results",
         "guanwei.ops.tasks.prune_heartbeats",
         "guanwei.ops.tasks.recover_tasks",
+        "guanwei.core.tasks.prune_exports",
+        # Starts the file again from its first row (a lost run's rows are not kept).
+        "guanwei.core.tasks.run_export",
         "guanwei.matrix.tasks.check_tokens",
         "guanwei.matrix.tasks.refresh_accounts",
         # Resumes from its last checkpoint (a live run may repeat up to one slice of netizen

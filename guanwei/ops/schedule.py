@@ -45,6 +45,12 @@ JOBS: list[PeriodicJob] = [
         "they are not safe to run again).",
     ),
     PeriodicJob(
+        name="core.prune_exports",
+        interval=timedelta(hours=1),
+        task="guanwei.core.tasks.prune_exports",
+        description="Delete exports (and their files) 24 hours after they were requested.",
+    ),
+    PeriodicJob(
         name="matrix.check_tokens",
         interval=timedelta(minutes=15),
         task="guanwei.matrix.tasks.check_tokens",

@@ -49,6 +49,27 @@ def test_members_page_lists_own_enterprise_and_filters_in_the_database(personas,
     do_deactivate_member(personas.alice, personas.dave)
     inactive = client.get("/members/?active=0").content.decode()
     assert "Dave 审核" in inactive and "Carol 编辑" not in inactive
+    # Search by display name or username (case-insensitive), combined with the other filters.
+    found = client.get("/members/?q=CAROL").content.decode()
+    assert "Carol 编辑" in found and "Ivan 受限编辑" not in found
+    assert "Heidi 管理层" in client.get("/members/?q=heidi&role=viewer").content.decode()
+    assert "没有符合条件的成员" in client.get("/members/?q=heidi&role=editor").content.decode()
+
+
+def test_members_page_pages_by_name_keeping_the_filters(personas, client_for):
+    import re
+
+    from tests.personas import make_members
+
+    make_members(personas.enterprise, [(f"extra{i:02d}", Role.VIEWER, f"Extra {i:02d}") for i in range(60)])
+    client = client_for("alice")
+    first = client.get("/members/?role=viewer").content.decode()
+    assert "Extra 00" in first and "Extra 49" in first and "Extra 50" not in first  # 50 a page
+    (link,) = re.findall(r'href="\?([^"]*before=[^"]+)"', first)
+    assert "role=viewer" in link
+    second = client.get("/members/?" + link.replace("&amp;", "&")).content.decode()
+    assert "Extra 50" in second and "Extra 59" in second and "Heidi 管理层" in second
+    assert "Extra 49" not in second and "下一页" not in second and "上一页" in second
 
 
 def test_invitation_link_is_shown_once_stored_as_hash_and_joins_with_the_role(personas, client_for):
