@@ -8,9 +8,9 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -262,14 +262,13 @@ def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, object]:
 @member_required("audit.view")
 def member_choices(request: HttpRequest) -> HttpResponse:
     """<option>s for the member chooser: at most 20 members whose name matches ?q=."""
-    members = choosers.search(
+    return choosers.options(
+        request,
         Member.objects.for_member(request.member).order_by("display_name", "pk"),
-        request.GET.get("q") or request.GET.get(f"{request.GET.get('field', 'actor')}_q", ""),
-        "display_name",
-        "user__username",
+        ("display_name", "user__username"),
+        label=lambda m: m.display_name,
+        empty_label=_("全部"),
     )
-    options = [(m.pk, m.display_name) for m in members]
-    return render(request, "web/_chooser_options.html", {"options": options})
 
 
 @member_required("audit.view")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from guanwei.core import outbound
+from guanwei.core.choosers import ChooserSelect, bound_to_selection
 from guanwei.core.models import Member
 from guanwei.matrix.connectors import builtin_sandbox_url
 from guanwei.matrix.models import Account, Connection, MatrixRole, PlatformKind
@@ -94,9 +95,13 @@ class ConnectionForm(forms.ModelForm):
         return name
 
 
+def account_label(obj: Account) -> str:
+    return f"@{obj.screen_name} · {obj.get_matrix_role_display()}"
+
+
 class ParentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Account) -> str:
-        return f"@{obj.screen_name} · {obj.get_matrix_role_display()}"
+        return account_label(obj)
 
 
 class AccountForm(forms.Form):
@@ -113,7 +118,14 @@ class AccountForm(forms.Form):
         qs = Account.objects.for_member(member).order_by("screen_name")
         if account is not None:
             qs = qs.exclude(pk=account.pk)
-        self.fields["parent"].queryset = qs
+        self.set_parent_choices(qs)
+
+    def set_parent_choices(self, qs: Any) -> None:
+        """A searchable chooser (a matrix of 1,000 accounts is 1,000 options otherwise)."""
+        field = self.fields["parent"]
+        field.widget = ChooserSelect(source="matrix:account_choices")
+        value = self.data.get("parent") if self.is_bound else self.initial.get("parent", field.initial)
+        bound_to_selection(field, qs, value, label=account_label)
 
 
 class ConnectForm(AccountForm):
@@ -124,6 +136,7 @@ class ConnectForm(AccountForm):
         self.fields["matrix_role"].initial = MatrixRole.PRODUCT
         parent = Account.objects.for_member(member).filter(matrix_role=MatrixRole.PARENT).first()
         self.fields["parent"].initial = parent.pk if parent else None
+        self.set_parent_choices(self.fields["parent"].queryset)
 
 
 class AccessForm(forms.Form):

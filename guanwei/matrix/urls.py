@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/<int:pk>/", views.account_detail, name="account"),
     path("accounts/<int:pk>/reconnect", views.account_reconnect, name="reconnect"),
     path("accounts/<int:pk>/remove", views.account_remove, name="remove"),
+    path("accounts/choose", views.account_choices, name="account_choices"),
     path("access/", views.access_list, name="access"),
     path("access/<int:member_id>/", views.access_edit, name="access_edit"),
 ]

@@ -9,11 +9,18 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from guanwei.core import choosers
 from guanwei.core.lists import keyset_page
 from guanwei.core.models import Member
 from guanwei.core.permissions import can, get_for, member_required
 from guanwei.matrix import actions, queries
-from guanwei.matrix.forms import AccessForm, AccountForm, ConnectForm, ConnectionForm
+from guanwei.matrix.forms import (
+    AccessForm,
+    AccountForm,
+    ConnectForm,
+    ConnectionForm,
+    account_label,
+)
 from guanwei.matrix.models import Account, AccountAccess, Connection, MatrixRole
 
 VIEW, MANAGE = "account.view", "account.manage"
@@ -245,6 +252,18 @@ def account_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- who may act for which accounts -----------------------------------------------------------
+
+
+@member_required(VIEW)
+def account_choices(request: HttpRequest) -> HttpResponse:
+    """<option>s for the account chooser (a parent account): at most 20 whose name matches."""
+    return choosers.options(
+        request,
+        Account.objects.for_member(request.member).order_by("screen_name", "pk"),
+        ("screen_name", "platform_uid"),
+        label=account_label,
+        empty_label=_("（无，作为顶层账号）"),
+    )
 
 
 @member_required(MANAGE)

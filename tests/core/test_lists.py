@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import RequestFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,6 @@ from hypothesis.extra.django import TestCase
 
 from guanwei.core.lists import keyset_page
 from guanwei.core.models import Enterprise, Member, Role
-from django.contrib.auth.models import User
 
 
 def _request(**params: str):  # type: ignore[no-untyped-def]

@@ -340,3 +340,26 @@ def test_a_big_branch_is_folded_and_its_children_come_when_opened(personas, clie
     # another tenant cannot open it; a bad id is no 500
     assert client_for("mallory").get("/matrix/", {"children_of": region.pk}).status_code == 404
     assert client.get("/matrix/", {"children_of": "x\u202e"}).status_code == 200
+
+
+def test_the_parent_is_chosen_by_search_not_from_every_account(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    region = _grow_branch(personas, 40)
+    store = Account.objects.get(screen_name="门店007")
+    client = client_for("bob")
+    page = client.get(f"/matrix/accounts/{store.pk}/").content.decode()
+    # Only the current parent is an option; the rest come from the search.
+    assert f'<option value="{region.pk}" selected>@大区' in page and "门店012" not in page
+    assert 'hx-get="/matrix/accounts/choose"' in page
+    options = client.get("/matrix/accounts/choose", {"parent_q": "门店", "field": "parent"}).content.decode()
+    assert options.count("<option") == 1 + 20  # the empty choice and at most 20 matches
+    assert "（无，作为顶层账号）" in options
+    assert "别家" not in client.get("/matrix/accounts/choose", {"q": "别家"}).content.decode()
+    # Choosing a match the page never listed works; another tenant's account is refused.
+    other = Account.objects.get(screen_name="门店012")
+    response = client.post(f"/matrix/accounts/{store.pk}/", {"matrix_role": "region", "parent": other.pk})
+    assert response.status_code == 302
+    store.refresh_from_db()
+    assert store.parent_id == other.pk
+    outsider = personas.outsider_account
+    response = client.post(f"/matrix/accounts/{store.pk}/", {"matrix_role": "region", "parent": outsider.pk})
+    assert response.status_code == 400 and "parent" in response.context["form"].errors
