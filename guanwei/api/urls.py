@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from guanwei.api.auth import MemberSession, PersonalToken
+from guanwei.core.errors import ActionError, api_detail
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -97,6 +98,12 @@ def _unauthorized(request, exc):  # type: ignore[no-untyped-def]
     return api.create_response(
         request, {"detail": _("未认证：请提供有效的个人令牌")}, status=401
     )
+
+
+@api.exception_handler(ActionError)
+def _action_refused(request, exc: ActionError):  # type: ignore[no-untyped-def]
+    """An action's rule (core.errors): 422 naming the field, like a validation error."""
+    return api.create_response(request, api_detail(exc), status=422)
 
 
 @api.exception_handler(ValidationError)

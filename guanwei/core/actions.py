@@ -1,7 +1,8 @@
 """Every state change of core (Zulip's `do_*` actions): each checks the actor's right, changes
 state and writes its audit entry in one transaction. Views and the API only parse and call these.
 
-Rule violations a user can fix raise `ActionError` (with the form field it concerns, if any);
+Rule violations a user can fix raise `ActionError` (core.errors: the one convention, with the form
+field it concerns, if any);
 a missing right raises PermissionDenied (403); another enterprise's object is 404 via get_for.
 """
 
@@ -22,6 +23,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from guanwei.core import audit, clock
+from guanwei.core.errors import ActionError
 from guanwei.core.models import ApiToken, Enterprise, Invitation, Member, Role
 from guanwei.core.permissions import require
 
@@ -30,15 +32,6 @@ INVITATION_PREFIX = "inv_"
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a usable address
 # A used token's last_used_at is written at most this often (one UPDATE per minute, not per call).
 TOKEN_TOUCH_INTERVAL_S = 60
-
-
-class ActionError(Exception):
-    """A rule the user broke, with the field it concerns ('' for the whole form)."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def hash_secret(raw: str) -> str:

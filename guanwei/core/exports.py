@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guanwei.core import audit, clock
-from guanwei.core.actions import ActionError
+from guanwei.core.errors import ActionError
 from guanwei.core.models import Export, Member
 from guanwei.core.permissions import can, require
 

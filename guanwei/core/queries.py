@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from guanwei.core.actions import ActionError
+from guanwei.core.errors import ActionError
 from guanwei.core.exports import csv_lines
 from guanwei.core.forms import AuditFilterForm
 from guanwei.core.models import AuditEntry, Member

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from guanwei.core import actions, choosers, clock, exports, queries, throttle
-from guanwei.core.actions import ActionError
 from guanwei.core.audit import client_ip
+from guanwei.core.errors import ActionError, show_as_message, show_on_form
 from guanwei.core.forms import (
     AcceptInvitationForm,
     AuditFilterForm,
@@ -36,10 +36,6 @@ from guanwei.core.permissions import can, get_for, is_operator, member_required
 
 PAGE_SIZE = 50
 log = logging.getLogger("guanwei.auth")
-
-
-def _apply_form_error(form, exc: ActionError) -> None:  # type: ignore[no-untyped-def]
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 # --- sign-in ---------------------------------------------------------------------------------
@@ -107,7 +103,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["new_password1"], request,
             )
         except ActionError as exc:
-            _apply_form_error(form, exc)
+            show_on_form(form, exc)
         else:
             messages.success(request, _("密码已修改"))
             return redirect("core:password_change")
@@ -161,7 +157,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
                 request.member, form.cleaned_data["email"], form.cleaned_data["role"], request
             )
         except ActionError as exc:
-            _apply_form_error(form, exc)
+            show_on_form(form, exc)
         else:
             link = absolute_url(reverse("core:invite_accept", args=[issued.token]))
             # The link is shown on this response only; the database keeps just its hash.
@@ -178,7 +174,7 @@ def _member_action(request: HttpRequest, member_id: int, do, success: str) -> Ht
     try:
         do(request.member, target, request)
     except ActionError as exc:
-        messages.error(request, exc.message)
+        show_as_message(request, exc)
     else:
         messages.success(request, success % {"name": target.display_name})
     return redirect("core:members")
@@ -216,7 +212,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     try:
         actions.do_revoke_invitation(request.member, invitation, request)
     except ActionError as exc:
-        messages.error(request, exc.message)
+        show_as_message(request, exc)
     else:
         messages.success(request, _("邀请已撤销"))
     return redirect("core:members")
@@ -240,7 +236,7 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
                 form.cleaned_data["password1"], request,
             )
         except ActionError as exc:
-            _apply_form_error(form, exc)
+            show_on_form(form, exc)
         else:
             login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
             actions.do_record_login(member, request)
@@ -352,7 +348,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         try:
             issued = actions.do_create_api_token(request.member, form.cleaned_data["name"], request)
         except ActionError as exc:
-            _apply_form_error(form, exc)
+            show_on_form(form, exc)
         else:
             context = _tokens_context(request)
             context["issued"] = issued

@@ -1,6 +1,7 @@
 """Every change to the matrix (组合策略): connections, accounts, access limits, and connecting an
-account through the platform's OAuth2 flow. Each action checks the right, writes, and audits in one
-transaction; views only parse input and call these."""
+account through the platform's OAuth2 flow. Each `do_*` action checks the right, writes, and audits
+in one transaction, and raises core.errors.ActionError (ConnectError is one) for what a person can
+fix; views only parse input and call these."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.core import signing
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from guanwei.core import audit, clock
+from guanwei.core.errors import ActionError
 from guanwei.core.links import absolute_url
 from guanwei.core.models import Member
 from guanwei.core.permissions import require
@@ -33,7 +34,7 @@ MANAGE = "account.manage"
 # --- connections ----------------------------------------------------------------------------
 
 
-def create_connection(member: Member, *, request: Any = None, **fields: Any) -> Connection:
+def do_create_connection(member: Member, *, request: Any = None, **fields: Any) -> Connection:
     """Add a platform connection. `fields`: name, kind, base_url, app_key, app_secret, safe_domain."""
     require(member, MANAGE)
     connection = Connection(enterprise=member.enterprise, **fields)
@@ -49,7 +50,7 @@ def create_connection(member: Member, *, request: Any = None, **fields: Any) -> 
     return connection
 
 
-def update_connection(
+def do_update_connection(
     member: Member,
     connection: Connection,
     *,
@@ -102,7 +103,7 @@ def _save_connection(
                 params=params,
             )
     except IntegrityError:
-        raise ValidationError({"name": _("已有同名的平台连接，请换一个名称。")}) from None
+        raise ActionError(_("已有同名的平台连接，请换一个名称。"), "name") from None
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def _would_cycle(account: Account, parent: Account | None) -> bool:
     return False
 
 
-def update_account(
+def do_update_account(
     member: Member,
     account: Account,
     *,
@@ -131,13 +132,13 @@ def update_account(
     when the enterprise ends up with more than one parent account (母微博)."""
     require(member, MANAGE)
     if matrix_role not in MatrixRole.values:
-        raise ValidationError({"matrix_role": _("未知的矩阵角色。")})
+        raise ActionError(_("未知的矩阵角色。"), "matrix_role")
     if parent is not None:
         if parent.enterprise_id != account.enterprise_id:
-            raise ValidationError({"parent": _("上级账号必须属于同一企业。")})
+            raise ActionError(_("上级账号必须属于同一企业。"), "parent")
         if _would_cycle(account, parent):
-            raise ValidationError(
-                {"parent": _("不能把账号挂在自己或自己的下级账号之下（会形成循环）。")}
+            raise ActionError(
+                _("不能把账号挂在自己或自己的下级账号之下（会形成循环）。"), "parent"
             )
     before = {"matrix_role": account.matrix_role, "parent": account.parent_id}
     with transaction.atomic():
@@ -171,7 +172,7 @@ def matrix_warnings(enterprise_id: int) -> list[str]:
     return []
 
 
-def remove_account(member: Member, account: Account, *, request: Any = None) -> None:
+def do_remove_account(member: Member, account: Account, *, request: Any = None) -> None:
     """Remove an account from the matrix. Its children move up to its parent."""
     require(member, MANAGE)
     with transaction.atomic():
@@ -188,7 +189,7 @@ def remove_account(member: Member, account: Account, *, request: Any = None) -> 
         account.delete()
 
 
-def set_account_access(
+def do_set_account_access(
     member: Member,
     target: Member,
     accounts: list[Account],
@@ -202,7 +203,7 @@ def set_account_access(
     if target.enterprise_id != member.enterprise_id or any(
         a.enterprise_id != member.enterprise_id for a in accounts
     ):
-        raise ValidationError({"accounts": _("只能选择本企业的账号。")})
+        raise ActionError(_("只能选择本企业的账号。"), "accounts")
     wanted = {a.pk for a in accounts}
     with transaction.atomic():
         current = set(
@@ -241,7 +242,7 @@ STATE_MAX_AGE_S = 15 * 60
 SESSION_KEY = "matrix_oauth_pending"
 
 
-class ConnectError(Exception):
+class ConnectError(ActionError):
     """A connect attempt that cannot finish; the message says what happened and what to do.
     `account` is the account the attempt was about (a reconnect), so "try again" goes back to
     that account's reconnect rather than the generic connect form."""
@@ -263,7 +264,7 @@ def callback_url(request: Any, connection: Connection) -> str:
     return absolute_url(reverse("matrix:callback", args=[connection.pk]))
 
 
-def begin_connect(
+def do_begin_connect(
     request: Any,
     member: Member,
     connection: Connection,
@@ -292,8 +293,13 @@ def begin_connect(
     }
     request.session[SESSION_KEY] = pending
     state = signing.dumps({"c": connection.pk, "n": nonce}, salt=STATE_SALT, compress=True)
-    with closing(connectors.for_connection(connection)) as app:
-        url = app.authorize_url(callback_url(request, connection), state)
+    from guanwei.platforms.base import PlatformError
+
+    try:
+        with closing(connectors.for_connection(connection)) as app:
+            url = app.authorize_url(callback_url(request, connection), state)
+    except PlatformError as exc:  # e.g. a base URL the outbound policy refuses
+        raise ConnectError(_platform_message(exc), account=account) from None
     log.info(
         "account.connect_started enterprise=%s connection=%s member=%s reconnect=%s",
         member.enterprise_id,
@@ -336,7 +342,7 @@ def _platform_message(error: Any) -> str:
     ) % {"detail": detail[:200]}
 
 
-def complete_connect(
+def do_complete_connect(
     request: Any,
     member: Member,
     connection: Connection,

@@ -118,6 +118,6 @@ def set_member_accounts(request: HttpRequest, member_id: int, payload: AccountAc
     if unknown:  # another enterprise's ids look exactly like ids that do not exist
         reason = f"no such accounts: {unknown[:20]}"
         return Status(422, {"detail": [{"field": "account_ids", "in": "body", "reason": reason}]})
-    actions.set_account_access(member, target, accounts, limited=payload.limited, request=request)
+    actions.do_set_account_access(member, target, accounts, limited=payload.limited, request=request)
     target.refresh_from_db()
     return Status(200, _access_of(target))

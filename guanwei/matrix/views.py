@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanwei.core import choosers
+from guanwei.core.errors import ActionError, show_as_message, show_on_form
 from guanwei.core.lists import keyset_page
 from guanwei.core.models import Member
 from guanwei.core.permissions import can, get_for, member_required
@@ -24,11 +24,6 @@ from guanwei.matrix.forms import (
 from guanwei.matrix.models import Account, AccountAccess, Connection, MatrixRole
 
 VIEW, MANAGE = "account.view", "account.manage"
-
-
-def _apply_errors(form, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @member_required(VIEW)
@@ -100,17 +95,17 @@ def _connection_form(request: HttpRequest, connection: Connection | None) -> Htt
         secret = form.cleaned_data["new_secret"]
         try:
             if connection is None:
-                saved = actions.create_connection(
+                saved = actions.do_create_connection(
                     member, app_secret=secret, request=request, **data
                 )
                 done = _("已添加平台连接“%(name)s”。")
             else:
                 # the form wrote the cleaned values onto the instance; re-read to diff them
                 saved = get_for(member, Connection, connection.pk, MANAGE)
-                actions.update_connection(member, saved, new_secret=secret, request=request, **data)
+                actions.do_update_connection(member, saved, new_secret=secret, request=request, **data)
                 done = _("已保存平台连接“%(name)s”。")
-        except ValidationError as exc:
-            _apply_errors(form, exc)
+        except ActionError as exc:
+            show_on_form(form, exc)
         else:
             messages.success(request, done % {"name": saved.name})
             return redirect("matrix:connections")
@@ -127,26 +122,18 @@ def connect_start(request: HttpRequest, pk: int) -> HttpResponse:
     form = ConnectForm(request.POST or None, member=member)
     if request.method == "POST" and form.is_valid():
         try:
-            url = actions.begin_connect(
+            url = actions.do_begin_connect(
                 request,
                 member,
                 connection,
                 matrix_role=form.cleaned_data["matrix_role"],
                 parent=form.cleaned_data["parent"],
             )
-        except Exception as exc:  # a platform error while building the URL (bad base URL…)
-            if not _is_platform_error(exc):
-                raise
-            form.add_error(None, actions._platform_message(exc))
+        except ActionError as exc:  # e.g. a base URL the platform or the outbound policy refuses
+            show_on_form(form, exc)
         else:
             return HttpResponseRedirect(url)
     return render(request, "matrix/connect.html", {"form": form, "connection": connection})
-
-
-def _is_platform_error(exc: Exception) -> bool:
-    from guanwei.platforms.base import PlatformError
-
-    return isinstance(exc, PlatformError)
 
 
 @require_POST
@@ -155,11 +142,9 @@ def account_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     member = request.member
     account = get_for(member, Account, pk, MANAGE)
     try:
-        url = actions.begin_connect(request, member, account.connection, account=account)
-    except Exception as exc:
-        if not _is_platform_error(exc):
-            raise
-        messages.error(request, actions._platform_message(exc))
+        url = actions.do_begin_connect(request, member, account.connection, account=account)
+    except ActionError as exc:
+        show_as_message(request, exc)
         return redirect("matrix:account", pk=account.pk)
     return HttpResponseRedirect(url)
 
@@ -170,7 +155,7 @@ def connect_callback(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_for(member, Connection, pk, MANAGE)
     q = request.GET
     try:
-        result = actions.complete_connect(
+        result = actions.do_complete_connect(
             request,
             member,
             connection,
@@ -183,7 +168,7 @@ def connect_callback(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "matrix/connect_failed.html",
-            {"connection": connection, "message": str(exc), "account": exc.account},
+            {"connection": connection, "message": exc.message, "account": exc.account},
             status=400,
         )
     account = result.account
@@ -214,15 +199,15 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if request.method == "POST" and form.is_valid():
             try:
-                warnings = actions.update_account(
+                warnings = actions.do_update_account(
                     member,
                     account,
                     matrix_role=form.cleaned_data["matrix_role"],
                     parent=form.cleaned_data["parent"],
                     request=request,
                 )
-            except ValidationError as exc:
-                _apply_errors(form, exc)
+            except ActionError as exc:
+                show_on_form(form, exc)
             else:
                 messages.success(request, _("已保存。"))
                 for warning in warnings:
@@ -245,7 +230,7 @@ def account_remove(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_for(member, Account, pk, MANAGE)
     if request.method == "POST":
         name = account.screen_name
-        actions.remove_account(member, account, request=request)
+        actions.do_remove_account(member, account, request=request)
         messages.success(request, _("已从矩阵移除 @%(name)s。") % {"name": name})
         return redirect("matrix:matrix")
     return render(request, "matrix/account_remove.html", {"account": account})
@@ -294,15 +279,15 @@ def access_edit(request: HttpRequest, member_id: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            actions.set_account_access(
+            actions.do_set_account_access(
                 member,
                 target,
                 list(form.cleaned_data["accounts"]),
                 limited=form.cleaned_data["limited"],
                 request=request,
             )
-        except ValidationError as exc:
-            _apply_errors(form, exc)
+        except ActionError as exc:
+            show_on_form(form, exc)
         else:
             messages.success(
                 request, _("已更新 %(name)s 可操作的账号。") % {"name": target.display_name}

@@ -270,18 +270,17 @@ def test_renaming_a_connection_onto_a_taken_name_is_a_name_error_and_not_audited
     personas,
 ) -> None:
     # Past the form's own check (two admins saving at once): the unique constraint answers.
-    from django.core.exceptions import ValidationError
-
+    from guanwei.core.errors import ActionError
     from guanwei.matrix import actions
 
-    second = actions.create_connection(
+    second = actions.do_create_connection(
         personas.bob, name="微博正式", kind="weibo", base_url="https://api.weibo.com",
         app_key="1", app_secret="s",
     )  # fmt: skip
     audited = AuditEntry.objects.count()
-    with pytest.raises(ValidationError) as exc:
-        actions.update_connection(personas.bob, second, name=personas.connection.name)
-    assert "同名" in exc.value.message_dict["name"][0]
+    with pytest.raises(ActionError) as exc:
+        actions.do_update_connection(personas.bob, second, name=personas.connection.name)
+    assert "同名" in exc.value.message and exc.value.field == "name"
     assert AuditEntry.objects.count() == audited
     assert Connection.objects.get(pk=second.pk).name == "微博正式"
 
