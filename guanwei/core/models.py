@@ -288,3 +288,29 @@ class Export(models.Model):
         if not self.rows_total:
             return 100 if self.state == self.State.DONE else None
         return min(100, self.rows_done * 100 // self.rows_total)
+
+
+class StateEvent(models.Model):
+    """One change of state made by core.states.transition (any model's machine): the history
+    pages and reports read; the audit log says who did it."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    object_type = models.CharField(max_length=100)  # app_label.model
+    object_id = models.CharField(max_length=64)
+    field = models.CharField(max_length=40)
+    from_state = models.CharField(max_length=40)
+    to_state = models.CharField(max_length=40)
+    actor = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "-created_at"], name="stateevent_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}:{self.object_id} {self.from_state} → {self.to_state}"

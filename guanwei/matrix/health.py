@@ -1,29 +1,28 @@
 """Account health (账号状态): what the last platform calls and the token's expiry say about an account.
 
 Callers report every platform call's outcome with `record_platform_error(account, error)` or
-`record_platform_ok(account)`. Health changes by a conditional update (`… WHERE health <> new`),
-so when a hundred calls fail at once exactly one of them performs the change and that one writes
-the audit entry and opens the notification; the others change nothing. The notification's
+`record_platform_ok(account)`; both end in `set_health`, the one path, which moves health through
+the account's state machine (core.states: `UPDATE … WHERE health=<seen>`), so when a hundred calls
+fail at once exactly one of them performs the change and that one writes the StateEvent, the audit
+entry and the notification; the others change nothing. The notification's
 incident key `account:<id>:<health>` makes it one notice per incident, resolved when health moves on.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from guanwei.core import audit, clock
+from guanwei.core import clock
 from guanwei.core.notifications import notify, resolve
+from guanwei.core.states import transition
 from guanwei.matrix.models import Account, Health
 
 log = logging.getLogger("guanwei.matrix.health")
@@ -119,53 +118,56 @@ def notice_text(params: dict[str, object]) -> tuple[str, str]:
 
 
 def set_health(account: Account, health: str, detail: str = "") -> bool:
-    """Move `account` to `health`. Returns True when this call made the change (and so wrote
-    the audit entry and the notification), False when the account was already there."""
-    now = clock.now()
-    with transaction.atomic():
-        changed = (
-            Account.objects.filter(pk=account.pk)
-            .exclude(health=health)
-            .update(health=health, health_detail=detail[:300], health_changed_at=now)
-        )
-        if not changed:
-            return False
+    """Move `account` to `health` through the state machine (core.states: a conditional update,
+    the StateEvent and the audit entry in one transaction; the notification with them). Returns
+    True when this call made the change, False when the account was already there — or another
+    caller moved it first to this same health."""
+    for _attempt in range(2):
         previous = account.health
-        account.health, account.health_detail, account.health_changed_at = health, detail[:300], now
-        for old in Health.values:
-            if old != health:
-                resolve(account.enterprise, incident_key(account, old))
-        audit.record(
-            account.enterprise,
-            None,
-            "account.health_changed",
+        if previous == health:
+            return False
+        moved = transition(
             account,
+            health,
+            field="health",
+            expected=previous,
+            reason=detail[:300],
+            updates={"health_detail": detail[:300], "health_changed_at": clock.now()},
             summary=f"{account.screen_name}: {previous} → {health}",
-            detail={"from": previous, "to": health, "detail": detail[:300]},
-            params={"name": account.screen_name, "from": previous, "to": health},
+            detail={"detail": detail[:300]},
+            audit_params={"name": account.screen_name},
+            after=lambda frm: _on_health_changed(account, health),
         )
-        if health != Health.OK:
-            params = notice_params(account, health)
-            title, body = notice_text(params)  # the fallback text, in the writer's language
-            notify(
-                account.enterprise,
-                action=NOTIFY_ACTION,
-                title=title,
-                body=body,
-                url=reverse("matrix:account", args=[account.pk]),
-                level=LEVELS.get(health, "error"),
-                incident_key=incident_key(account, health),
-                code="account.health",
-                params=params,
-            )
-    log.info(
-        "account.health enterprise=%s account=%s from=%s to=%s",
-        account.enterprise_id,
-        account.pk,
-        previous,
-        health,
-    )
-    return True
+        if moved:
+            log.info(
+                "account.health enterprise=%s account=%s from=%s to=%s",
+                account.enterprise_id, account.pk, previous, health,
+            )  # fmt: skip
+            return True
+        # Someone moved it meanwhile: the latest report wins, from what the row says now.
+        account.health = Account.objects.values_list("health", flat=True).get(pk=account.pk)
+    return False
+
+
+def _on_health_changed(account: Account, health: str) -> None:
+    """In the transition's transaction: close the notices of other healths, open this one's."""
+    for old in Health.values:
+        if old != health:
+            resolve(account.enterprise, incident_key(account, old))
+    if health != Health.OK:
+        params = notice_params(account, health)
+        title, body = notice_text(params)  # the fallback text, in the writer's language
+        notify(
+            account.enterprise,
+            action=NOTIFY_ACTION,
+            title=title,
+            body=body,
+            url=reverse("matrix:account", args=[account.pk]),
+            level=LEVELS.get(health, "error"),
+            incident_key=incident_key(account, health),
+            code="account.health",
+            params=params,
+        )
 
 
 def record_platform_error(account: Account, error: Any) -> str | None:
@@ -192,24 +194,6 @@ def record_platform_ok(account: Account) -> None:
         health = Health.OK
     with override(settings.LANGUAGE_CODE):
         set_health(account, health)
-
-
-@contextmanager
-def reporting(account: Account) -> Iterator[None]:
-    """Wrap platform calls made as `account` so their outcome sets its health::
-
-        with reporting(account):
-            connector.publish(text)
-
-    A PlatformError is recorded and re-raised; a normal exit records success."""
-    from guanwei.platforms.base import PlatformError
-
-    try:
-        yield
-    except PlatformError as error:
-        record_platform_error(account, error)
-        raise
-    record_platform_ok(account)
 
 
 def check_token_expiry(accounts: Any = None) -> dict[str, int]:

@@ -9,6 +9,7 @@ from django.utils.translation import pgettext_lazy
 from guanwei.core import clock
 from guanwei.core.crypto import EncryptedTextField
 from guanwei.core.models import Enterprise, Member, TenantQuerySet
+from guanwei.core.states import StateMachine
 
 
 class PlatformKind(models.TextChoices):
@@ -73,6 +74,14 @@ class Health(models.TextChoices):
     UNREACHABLE = "unreachable", _("无法连接")
 
 
+# Any health may follow any other: the platform's answers decide (matrix.health.set_health).
+HEALTH_MACHINE = StateMachine(
+    "health",
+    {health: set(Health.values) - {health} for health in Health.values},
+    audit_action="account.health_changed",
+)
+
+
 class AccountQuerySet(TenantQuerySet):
     def for_member(self, member: Member) -> AccountQuerySet:
         qs = self.filter(enterprise_id=member.enterprise_id)
@@ -83,6 +92,8 @@ class AccountQuerySet(TenantQuerySet):
 
 class Account(models.Model):
     """官方账号 — one official account on a platform, its place in the matrix and its token."""
+
+    state_machines = {"health": HEALTH_MACHINE}
 
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="accounts")
     connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="accounts")

@@ -180,18 +180,36 @@ def test_check_tokens_is_a_scheduled_task(personas) -> None:
     assert tasks.check_tokens.call() == {"token_expired": 1}
 
 
-def test_reporting_records_the_outcome_of_the_wrapped_call(personas) -> None:
-    from guanwei.matrix.health import reporting
+def test_health_moves_through_the_state_machine_with_its_event_and_audit(personas) -> None:
+    from guanwei.core.models import AuditEntry, StateEvent
+    from guanwei.matrix.health import record_platform_error, record_platform_ok
 
     account = personas.accounts["service"]
-    with pytest.raises(PlatformError), reporting(account):
-        raise PlatformError("unavailable", http_status=502)
-    account.refresh_from_db()
-    assert account.health == Health.UNREACHABLE
-    with reporting(account):
-        pass
+    assert record_platform_error(account, PlatformError("unavailable", http_status=502)) == Health.UNREACHABLE
+    record_platform_ok(account)
     account.refresh_from_db()
     assert account.health == Health.OK
+    events = StateEvent.objects.filter(object_type="matrix.account", object_id=str(account.pk))
+    assert [(e.field, e.from_state, e.to_state) for e in events.order_by("pk")] == [
+        ("health", "ok", "unreachable"), ("health", "unreachable", "ok"),
+    ]
+    entries = AuditEntry.objects.filter(action="account.health_changed", object_id=str(account.pk))
+    assert [e.params for e in entries.order_by("pk")] == [
+        {"name": account.screen_name, "from": "ok", "to": "unreachable"},
+        {"name": account.screen_name, "from": "unreachable", "to": "ok"},
+    ]
+
+
+def test_a_stale_copy_of_the_account_still_reports_the_latest_health(personas) -> None:
+    """Another worker moved the row meanwhile: the report applies from what the row says now."""
+    from guanwei.matrix.health import set_health
+
+    account = personas.accounts["service"]
+    stale = Account.objects.get(pk=account.pk)
+    assert set_health(account, Health.RATE_LIMITED)
+    assert set_health(stale, Health.UNREACHABLE)  # stale still says "ok"
+    assert Account.objects.get(pk=account.pk).health == Health.UNREACHABLE
+    assert not set_health(stale, Health.UNREACHABLE)  # already there: no change, no event
 
 
 @pytest.mark.django_db(transaction=True)
