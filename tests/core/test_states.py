@@ -68,7 +68,7 @@ def test_two_threads_racing_on_one_row_make_one_change(personas):
         barrier = threading.Barrier(2)
         outcomes: list[bool] = []
 
-        def move(to: str) -> None:
+        def move(to: str, barrier=barrier, outcomes=outcomes) -> None:  # type: ignore[no-untyped-def]
             try:
                 mine = Account.objects.get(pk=account_id)  # each its own copy, both "ok"
                 barrier.wait()
