@@ -289,6 +289,22 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
 
+# --- e-mail (outbound channels of kind e-mail) ------------------------------------------------
+EMAIL_HOST = env("GUANWEI_EMAIL_HOST")
+EMAIL_HOST_CONFIGURED = bool(EMAIL_HOST)
+EMAIL_PORT = int(env("GUANWEI_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = env("GUANWEI_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env("GUANWEI_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("GUANWEI_EMAIL_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("GUANWEI_EMAIL_FROM", "guanwei@localhost")
+# Without a mail server, development prints mails to the console (production refuses to send).
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST_CONFIGURED
+    else "django.core.mail.backends.console.EmailBackend"
+)
+
 # --- data, platforms ------------------------------------------------------------------------
 DATA_DIR = env("GUANWEI_DATA_DIR")
 if DATA_DIR and not Path(DATA_DIR).is_dir():

@@ -28,7 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from guanwei.core.actions import do_create_api_token, do_invite_member
-from guanwei.core.models import Role
+from guanwei.core.models import Channel, Notification, Role
 from tests.personas import Personas
 
 # The sandbox (/sandbox/) is a separate platform — a stand-in for Weibo with its own users, OAuth
@@ -52,6 +52,9 @@ BY_KWARG: dict[str, Lookup] = {
     "invitation_id": lambda p, o: o["invitation"].pk,
     "token_id": lambda p, o: o["api_token"].pk,
     "export_id": lambda p, o: o["export"].pk,
+    "channel_id": lambda p, o: o["channel"].pk,
+    # alice's personal notice that her export is ready
+    "notification_id": lambda p, o: Notification.objects.get(member=p.alice).pk,
 }
 
 # (namespace:route name, kwarg) -> insider object id, for generic kwarg names such as `pk`.
@@ -161,6 +164,10 @@ def insider_objects(personas: Personas) -> dict[str, Any]:
         "invitation": do_invite_member(personas.alice, "new@example.com", Role.EDITOR).invitation,
         "api_token": do_create_api_token(personas.carol, "insider-script").api_token,
         "export": _finished_export(personas),
+        "channel": Channel.objects.create(
+            enterprise=personas.enterprise, name="insider-robot", kind=Channel.Kind.WECOM,
+            url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=insider-key",
+        ),
     }
 
 

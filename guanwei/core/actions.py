@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from guanwei.core import audit, clock
 from guanwei.core.errors import ActionError
-from guanwei.core.models import ApiToken, Enterprise, Invitation, Member, Role
+from guanwei.core.models import ApiToken, Channel, Enterprise, Invitation, Member, Role
 from guanwei.core.permissions import require
 
 TOKEN_PREFIX = "gw_"
@@ -382,3 +382,76 @@ def authenticate_token(raw: str) -> Member | None:
             Q(last_used_at=None) | Q(last_used_at__lte=now - timedelta(seconds=TOKEN_TOUCH_INTERVAL_S))
         ).update(last_used_at=now)
     return member
+
+
+# --- outbound channels ------------------------------------------------------------------------
+
+
+@dataclass
+class SavedChannel:
+    channel: Channel
+    webhook_secret: str  # a new webhook signing secret, shown once ("" when none was made)
+
+
+def do_save_channel(actor: Member, channel: Channel | None, data: dict, request=None) -> SavedChannel:  # type: ignore[no-untyped-def]
+    """Create (`channel` None) or change a channel. An empty url/secret on edit keeps the stored
+    one; a new webhook gets a generated signing secret (returned once)."""
+    from guanwei.core.channels import new_webhook_secret
+
+    require(actor, "channel.manage")
+    creating = channel is None
+    if channel is None:
+        channel = Channel(enterprise=actor.enterprise)
+    elif channel.kind != data["kind"]:
+        raise ActionError(_("渠道类型不能修改；请新建一个渠道。"), "kind")
+    changed = [f for f in ("name", "events", "bell_action", "is_active") if getattr(channel, f) != data[f]]
+    channel.name, channel.kind = data["name"].strip(), data["kind"]
+    channel.events, channel.bell_action, channel.is_active = data["events"], data["bell_action"], data["is_active"]
+    if data["url"]:
+        if not creating and channel.url != data["url"]:
+            changed.append("url")
+        channel.url = data["url"]
+    issued = ""
+    if channel.kind == Channel.Kind.WEBHOOK:
+        if creating or data.get("rotate_secret"):
+            issued = channel.secret = new_webhook_secret()
+            changed.append("secret")
+    elif data.get("secret"):
+        channel.secret = data["secret"]
+        changed.append("secret")
+    try:
+        with transaction.atomic():
+            channel.save()
+            audit.record(
+                actor.enterprise, actor, "channel.created" if creating else "channel.updated", channel,
+                summary=channel.name, request=request,
+                detail={"kind": channel.kind, "changed": sorted(set(changed))},  # never the url or secret
+                params={"name": channel.name},
+            )  # fmt: skip
+    except IntegrityError:
+        raise ActionError(_("已有同名的渠道，请换一个名称。"), "name") from None
+    return SavedChannel(channel, issued)
+
+
+def do_send_test_message(actor: Member, channel: Channel, request=None):  # type: ignore[no-untyped-def]
+    """Queue a test message to `channel` (whatever events it wants); the worker sends it."""
+    from guanwei.core.channels import Message, send
+    from guanwei.core.links import absolute_url
+
+    require(actor, "channel.manage")
+    if not channel.is_active:
+        raise ActionError(_("渠道已停用，请先启用再发送测试消息。"))
+    with transaction.atomic():
+        (delivery,) = send(
+            actor.enterprise, "channel.test",
+            Message(
+                title=_("官微测试消息"),
+                text=_("这是 %(who)s 从官微发出的测试消息：渠道“%(name)s”可以收到通知。")
+                % {"who": actor.display_name, "name": channel.name},
+                url=absolute_url("/"), level="info",
+            ),
+            channels=[channel],
+        )  # fmt: skip
+        audit.record(actor.enterprise, actor, "channel.tested", channel, summary=channel.name,
+                     request=request, params={"name": channel.name})  # fmt: skip
+    return delivery

@@ -34,6 +34,9 @@ ACTION_LABELS: dict[str, Any] = {
     "apitoken.created": _("创建 API 令牌"),
     "apitoken.revoked": _("撤销 API 令牌"),
     "export.created": _("导出数据"),
+    "channel.created": _("添加通知渠道"),
+    "channel.updated": _("修改通知渠道"),
+    "channel.tested": _("发送测试消息"),
 }
 
 
@@ -63,6 +66,9 @@ SUMMARIES.update({
     "apitoken.created": lambda p: str(p["name"]),
     "apitoken.revoked": lambda p: str(p["name"]),
     "export.created": lambda p: _export_summary(p),
+    "channel.created": lambda p: str(p["name"]),
+    "channel.updated": lambda p: str(p["name"]),
+    "channel.tested": lambda p: str(p["name"]),
 })  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
@@ -254,15 +255,36 @@ def run(export_id: int) -> str:
         )  # fmt: skip
         _fail(export, "crashed")
         return Export.State.FAILED
-    Export.objects.filter(pk=export.pk).update(
-        state=Export.State.DONE, rows_done=max(rows, 0), rows_total=max(rows, 0), file_name=name,
-        size=size, finished_at=clock.now(),
-    )  # fmt: skip
+    with transaction.atomic():
+        Export.objects.filter(pk=export.pk).update(
+            state=Export.State.DONE, rows_done=max(rows, 0), rows_total=max(rows, 0),
+            file_name=name, size=size, finished_at=clock.now(),
+        )  # fmt: skip
+        _tell_requester(export, kind, max(rows, 0))
     log.info(
         "export.done enterprise=%s export=%s kind=%s rows=%s bytes=%s",
         export.enterprise_id, export.pk, export.kind, rows, size,
     )  # fmt: skip
     return Export.State.DONE
+
+
+def _tell_requester(export: Export, kind: ExportKind, rows: int) -> None:
+    """"Your export is ready": a personal notice in the requester's bell (and to the channels
+    that want `export.done`)."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    from guanwei.core.channels import Message, send
+    from guanwei.core.links import absolute_url
+
+    with translation.override(settings.LANGUAGE_CODE):
+        message = Message(
+            title=_("导出完成：%(kind)s") % {"kind": kind.label},
+            text=_("%(rows)s 行，文件保留 24 小时。") % {"rows": f"{rows:,}"},
+            url=absolute_url(reverse("core:export_detail", args=[export.pk])),
+            level="info",
+        )
+    send(export.enterprise, "export.done", message, member=export.member)
 
 
 def open_file(export: Export) -> File:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanwei.core.audit import action_label, object_type_label
 from guanwei.core.choosers import ChooserSelect, bound_to_selection
-from guanwei.core.models import Member, Role
+from guanwei.core.models import Channel, Member, Role
 
 # `autocomplete` tokens (WHATWG autofill) let password managers and assistive technology fill
 # the right field: the sign-in name, the current password, a new password.
@@ -131,4 +131,75 @@ class AuditFilterForm(forms.Form):
                 data.pop(name, None)
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("结束日期不能早于开始日期"))
+        return data
+
+
+class ChannelForm(forms.Form):
+    """A channel's settings. Secrets are write-only: never rendered back; on edit, an empty
+    secret keeps the stored one (a webhook's signing secret is generated, shown once)."""
+
+    name = forms.CharField(label=_("名称"), max_length=100)
+    kind = forms.ChoiceField(label=_("类型"), choices=Channel.Kind.choices)
+    url = forms.CharField(
+        label=_("地址"), required=False, max_length=2000,
+        help_text=_("Webhook 或机器人的地址（含 access_token / key，保存后只显示域名）；电子邮件：收件地址，用逗号分隔；站内通知：留空。"),
+    )  # fmt: skip
+    secret = forms.CharField(
+        label=_("加签密钥"), required=False, max_length=200, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("钉钉“加签”的 SEC… 密钥或飞书的签名校验密钥（可留空）。Webhook 的签名密钥由系统生成。"),
+    )  # fmt: skip
+    events = forms.CharField(
+        label=_("订阅的事件"), required=False, max_length=500,
+        help_text=_("事件名或领域，用逗号分隔，例如 account, export.done；留空表示全部事件。"),
+    )  # fmt: skip
+    bell_action = forms.ChoiceField(
+        label=_("站内通知给谁"), required=False,
+        choices=[("channel.manage", _("管理员")), ("account.manage", _("能管理账号的成员")),
+                 ("dashboard.view", _("全体成员"))],
+    )  # fmt: skip
+    is_active = forms.BooleanField(label=_("启用"), required=False, initial=True)
+
+    def clean_events(self) -> list[str]:
+        raw = self.cleaned_data["events"].replace("，", ",")
+        events = sorted({e.strip() for e in raw.split(",") if e.strip()})
+        for event in events:
+            if not all(part.replace("_", "").isalnum() and part.isascii() for part in event.split(".")):
+                raise forms.ValidationError(_("事件名只能包含字母、数字、下划线和点：%(event)s") % {"event": event[:40]})
+        return events[:30]
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        from django.core.validators import validate_email
+
+        from guanwei.core import outbound
+
+        data = super().clean()
+        kind, url = data.get("kind"), (data.get("url") or "").strip()
+        if kind == Channel.Kind.EMAIL:
+            addresses = [a.strip() for a in url.replace("，", ",").split(",") if a.strip()]
+            if not addresses:
+                self.add_error("url", _("请填写至少一个收件地址。"))
+            for address in addresses[:20]:
+                try:
+                    validate_email(address)
+                except forms.ValidationError:
+                    self.add_error("url", _("不是有效的邮件地址：%(a)s") % {"a": address[:100]})
+                    break
+            if len(addresses) > 20:
+                self.add_error("url", _("最多 20 个收件地址。"))
+            data["url"] = ", ".join(addresses)
+        elif kind == Channel.Kind.BELL:
+            data["url"] = ""
+        elif kind:
+            if not url and not self.initial.get("has_url"):
+                self.add_error("url", _("请填写地址。"))
+            elif url and (not url.startswith(("https://", "http://")) or outbound.url_problem(url)):
+                self.add_error(
+                    "url",
+                    _("不能使用这个地址：须是公网的 https 地址。内网地址请由服务器管理员在 GUANWEI_OUTBOUND_ALLOW 中放行。"),
+                )
+            data["url"] = url
+        secret = data.get("secret") or ""
+        if kind == Channel.Kind.DINGTALK and secret and not secret.startswith("SEC"):
+            self.add_error("secret", _("钉钉的加签密钥以 SEC 开头。"))
         return data

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from guanwei.core import clock, messages
+from guanwei.core.crypto import EncryptedTextField
 
 
 class Role(models.TextChoices):
@@ -202,6 +203,10 @@ class Notification(models.Model):
     params = models.JSONField(null=True, blank=True)
     url = models.CharField(max_length=300, blank=True)
     incident_key = models.CharField(max_length=200, blank=True)
+    # A personal notice ("your export is ready"): only this member sees it, and may dismiss it.
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.CASCADE, related_name="personal_notices"
+    )
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
 
@@ -314,3 +319,89 @@ class StateEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type}:{self.object_id} {self.from_state} → {self.to_state}"
+
+
+class Channel(models.Model):
+    """Where guanwei sends messages out for an enterprise (core.channels): a webhook, e-mail
+    addresses, a DingTalk / WeCom / Feishu robot, or the in-app bell."""
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", _("Webhook（签名）")
+        EMAIL = "email", _("电子邮件")
+        DINGTALK = "dingtalk", _("钉钉机器人")
+        WECOM = "wecom", _("企业微信机器人")
+        FEISHU = "feishu", _("飞书机器人")
+        BELL = "bell", _("站内通知")
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="channels")
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    # The robot's or webhook's URL (robots' URLs carry their access token: encrypted), or the
+    # e-mail addresses, comma-separated.
+    url = EncryptedTextField(_("地址"), blank=True)
+    secret = EncryptedTextField(blank=True)  # signing secret (webhook whsec_…, DingTalk SEC…, Feishu)
+    # Events (or areas: "account", "export") this channel wants; empty: every event.
+    events = models.JSONField(default=list, blank=True)
+    bell_action = models.CharField(max_length=64, blank=True)  # bell: the right that sees it
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "name"], name="channel_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def shown_address(self) -> str:
+        """What a page may show of the address: e-mail addresses, or a URL's host only."""
+        if self.kind == self.Kind.EMAIL:
+            return self.url
+        if not self.url:
+            return ""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "…"
+
+
+class Delivery(models.Model):
+    """One message sent (or being sent) to one channel, with its attempts (core.channels)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENDING = "sending", _("发送中")
+        DELIVERED = "delivered", _("已送达")
+        FAILED = "failed", pgettext_lazy("delivery state", "失败")
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    msg_id = models.CharField(max_length=40, unique=True)  # webhook-id: the same on every retry
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["channel", "-created_at", "-id"], name="delivery_channel_newest"),
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(state__in=["pending", "sending"]),
+                name="delivery_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.channel_id} ({self.state})"

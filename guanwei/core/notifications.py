@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from guanwei.core import clock
 from guanwei.core.messages import MESSAGES, Renderer
-from guanwei.core.models import Enterprise, Notification
+from guanwei.core.models import Enterprise, Member, Notification
 
 
 def register_messages(renderers: dict[str, Renderer]) -> None:
@@ -30,6 +30,7 @@ def notify(
     incident_key: str = "",
     code: str = "",
     params: dict[str, Any] | None = None,
+    member: Member | None = None,
 ) -> Notification | None:
     """Open a notice for members allowed `action`. Returns None when the same incident is
     already open (so a failing call repeated a hundred times gives one notice)."""
@@ -38,7 +39,7 @@ def notify(
             return Notification.objects.create(
                 enterprise=enterprise, action=action, title=title, body=body, url=url,
                 level=level, incident_key=incident_key, created_at=clock.now(),
-                code=code, params=params,
+                code=code, params=params, member=member,
             )
     except IntegrityError:
         return None

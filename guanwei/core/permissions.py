@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "member.view": ADMINS,
     "member.manage": ADMINS,
     "audit.view": ADMINS | {R.VIEWER},
+    "channel.manage": ADMINS,
     "account.view": ALL,
     "account.manage": ADMINS,
     # Platform connections (app keys, base URLs): the page and the API answer the same roles.

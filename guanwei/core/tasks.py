@@ -6,7 +6,7 @@ import logging
 
 from django_tasks import task
 
-from guanwei.core import exports
+from guanwei.core import channels, exports
 
 log = logging.getLogger("guanwei.core.tasks")
 
@@ -24,3 +24,16 @@ def prune_exports() -> int:
     pruned = exports.prune()
     log.info("core.prune_exports pruned=%s", pruned)
     return pruned
+
+
+@task()
+def deliver(delivery_id: int, enterprise_id: int | None = None) -> str:
+    """core.deliver — one attempt at one channel delivery (core.channels.attempt)."""
+    return channels.attempt(delivery_id)
+
+
+@task()
+def retry_deliveries() -> int:
+    """core.retry_deliveries — attempt the deliveries whose retry is due, and those a dead
+    worker left half-sent."""
+    return channels.retry_due()

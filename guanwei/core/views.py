@@ -22,6 +22,7 @@ from guanwei.core.errors import ActionError, show_as_message, show_on_form
 from guanwei.core.forms import (
     AcceptInvitationForm,
     AuditFilterForm,
+    ChannelForm,
     InviteForm,
     LoginForm,
     MemberFilterForm,
@@ -31,7 +32,7 @@ from guanwei.core.forms import (
 )
 from guanwei.core.links import absolute_url
 from guanwei.core.lists import keyset_page
-from guanwei.core.models import ApiToken, Export, Invitation, Member, Role
+from guanwei.core.models import ApiToken, Channel, Export, Invitation, Member, Role
 from guanwei.core.permissions import can, get_for, is_operator, member_required
 
 PAGE_SIZE = 50
@@ -364,3 +365,71 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     actions.do_revoke_api_token(request.member, api_token, request)
     messages.success(request, _("令牌已撤销"))
     return redirect("core:tokens")
+
+
+# --- outbound channels -----------------------------------------------------------------------
+
+
+def _channel_data(form: ChannelForm, post) -> dict:  # type: ignore[no-untyped-def]
+    return {**form.cleaned_data, "rotate_secret": post.get("rotate_secret") == "1"}
+
+
+@member_required("channel.manage")
+@require_http_methods(["GET", "POST"])
+def channel_list(request: HttpRequest) -> HttpResponse:
+    form = ChannelForm(request.POST or None, initial={"is_active": True, "bell_action": "channel.manage"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = actions.do_save_channel(request.member, None, _channel_data(form, request.POST), request)
+        except ActionError as exc:
+            show_on_form(form, exc)
+        else:
+            if saved.webhook_secret:  # shown on this response only
+                return render(request, "core/channel_secret.html", {"saved": saved})
+            messages.success(request, _("已添加渠道“%(name)s”。") % {"name": saved.channel.name})
+            return redirect("core:channel", saved.channel.pk)
+    channels = Channel.objects.for_member(request.member).order_by("name")
+    status = 422 if form.is_bound else 200
+    return render(request, "core/channels.html", {"channels": channels, "form": form}, status=status)
+
+
+@member_required("channel.manage")
+@require_http_methods(["GET", "POST"])
+def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = get_for(request.member, Channel, channel_id, "channel.manage")
+    initial = {
+        "name": channel.name, "kind": channel.kind, "events": ", ".join(channel.events),
+        "bell_action": channel.bell_action, "is_active": channel.is_active,
+        "url": channel.url if channel.kind == Channel.Kind.EMAIL else "",
+        "has_url": bool(channel.url),
+    }  # fmt: skip
+    form = ChannelForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = actions.do_save_channel(request.member, channel, _channel_data(form, request.POST), request)
+        except ActionError as exc:
+            show_on_form(form, exc)
+        else:
+            if saved.webhook_secret:
+                return render(request, "core/channel_secret.html", {"saved": saved})
+            messages.success(request, _("已保存渠道“%(name)s”。") % {"name": saved.channel.name})
+            return redirect("core:channel", channel.pk)
+    deliveries = keyset_page(channel.deliveries.all(), request, per_page=30)
+    status = 422 if form.is_bound else 200
+    return render(
+        request, "core/channel.html",
+        {"channel": channel, "form": form, "page": deliveries}, status=status,
+    )  # fmt: skip
+
+
+@member_required("channel.manage")
+@require_POST
+def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = get_for(request.member, Channel, channel_id, "channel.manage")
+    try:
+        actions.do_send_test_message(request.member, channel, request)
+    except ActionError as exc:
+        show_as_message(request, exc)
+    else:
+        messages.success(request, _("测试消息已排队发送，结果见下方的发送记录。"))
+    return redirect("core:channel", channel.pk)

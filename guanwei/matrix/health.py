@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from guanwei.core import clock
+from guanwei.core import channels, clock
+from guanwei.core.links import absolute_url
 from guanwei.core.notifications import notify, resolve
 from guanwei.core.states import transition
 from guanwei.matrix.models import Account, Health
@@ -157,6 +158,15 @@ def _on_health_changed(account: Account, health: str) -> None:
     if health != Health.OK:
         params = notice_params(account, health)
         title, body = notice_text(params)  # the fallback text, in the writer's language
+        # …and to the enterprise's channels (a dead token at 2 a.m. reaches the DingTalk group).
+        channels.send(
+            account.enterprise, "account.health",
+            channels.Message(
+                title=title, text=body, level=LEVELS.get(health, "error"),
+                url=absolute_url(reverse("matrix:account", args=[account.pk])),
+                data={"account_id": account.pk, "screen_name": account.screen_name, "health": health},
+            ),
+        )  # fmt: skip
         notify(
             account.enterprise,
             action=NOTIFY_ACTION,

@@ -41,6 +41,10 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.ops.tasks.prune_heartbeats",
         "guanwei.ops.tasks.recover_tasks",
         "guanwei.core.tasks.prune_exports",
+        # A delivery is claimed by a conditional update and keeps its webhook-id: a second run
+        # skips a delivered row, and receivers de-duplicate a resend by its id.
+        "guanwei.core.tasks.deliver",
+        "guanwei.core.tasks.retry_deliveries",
         # Starts the file again from its first row (a lost run's rows are not kept).
         "guanwei.core.tasks.run_export",
         "guanwei.matrix.tasks.check_tokens",

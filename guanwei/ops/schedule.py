@@ -51,6 +51,12 @@ JOBS: list[PeriodicJob] = [
         description="Delete exports (and their files) 24 hours after they were requested.",
     ),
     PeriodicJob(
+        name="core.retry_deliveries",
+        interval=timedelta(minutes=1),
+        task="guanwei.core.tasks.retry_deliveries",
+        description="Send channel deliveries whose retry is due (backoff 30 s … 2 h, 6 attempts).",
+    ),
+    PeriodicJob(
         name="matrix.check_tokens",
         interval=timedelta(minutes=15),
         task="guanwei.matrix.tasks.check_tokens",

@@ -165,6 +165,12 @@ AREAS: tuple[Area, ...] = (
                 _("谁在何时做了什么；可筛选、导出 CSV。"),
             ),
             Link(
+                pgettext_lazy("nav", "通知渠道"),
+                "core:channels",
+                "channel.manage",
+                _("Webhook、邮件、钉钉、企业微信、飞书：告警和通知发往哪里。"),
+            ),
+            Link(
                 pgettext_lazy("nav", "API 令牌"),
                 "core:tokens",
                 "apitoken.manage",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from guanwei.core.models import Member, Notification
 from guanwei.core.permissions import PERMISSIONS
@@ -25,8 +25,10 @@ def visible_actions(member: Member) -> list[str]:
 
 
 def open_for(member: Member) -> QuerySet[Notification]:
+    """The member's open notices: those for a right their role has, and their personal ones."""
     return Notification.objects.for_member(member).filter(
-        resolved_at__isnull=True, action__in=visible_actions(member)
+        Q(member__isnull=True, action__in=visible_actions(member)) | Q(member=member),
+        resolved_at__isnull=True,
     )
 
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("s/<slug:slug>/", views.area, name="area"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/bell", views.bell, name="bell"),
+    path("notifications/<int:notification_id>/dismiss", views.dismiss, name="dismiss"),
 ]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from guanwei.core import clock
 from guanwei.core.lists import keyset_page
-from guanwei.core.permissions import can, member_required
+from guanwei.core.models import Notification
+from guanwei.core.permissions import can, get_for, member_required
 from guanwei.matrix import queries
 from guanwei.web import navigation
 from guanwei.web.notices import open_for, open_notifications
@@ -59,3 +62,15 @@ def notifications(request: HttpRequest) -> HttpResponse:
 def bell(request: HttpRequest) -> HttpResponse:
     """The bell alone, polled by htmx so a new notice shows without reloading the page."""
     return render(request, "web/_bell.html")
+
+
+@member_required("dashboard.view")
+@require_POST
+def dismiss(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Close one of the member's personal notices ("your export is ready"). Notices about an
+    incident close themselves when it is over; they are not the member's to dismiss (404)."""
+    notice = get_for(request.member, Notification, notification_id)
+    if notice.member_id != request.member.pk:
+        raise Http404("notification")
+    Notification.objects.filter(pk=notice.pk, resolved_at__isnull=True).update(resolved_at=clock.now())
+    return redirect("web:notifications")
