@@ -53,6 +53,7 @@ BY_KWARG: dict[str, Lookup] = {
     "token_id": lambda p, o: o["api_token"].pk,
     "export_id": lambda p, o: o["export"].pk,
     "channel_id": lambda p, o: o["channel"].pk,
+    "delivery_id": lambda p, o: o["delivery"].pk,
     # alice's personal notice that her export is ready
     "notification_id": lambda p, o: Notification.objects.get(member=p.alice).pk,
 }
@@ -160,14 +161,16 @@ def insider_objects(personas: Personas) -> dict[str, Any]:
     """Insider objects the personas do not already have. Add yours here — and append their
     distinctive names (a post's title, a monitor's name) to `personas.insider_names`, so that
     every page the outsider can open is checked for them too."""
+    channel = Channel.objects.create(
+        enterprise=personas.enterprise, name="insider-robot", kind=Channel.Kind.WECOM,
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=insider-key",
+    )
     return {
         "invitation": do_invite_member(personas.alice, "new@example.com", Role.EDITOR).invitation,
         "api_token": do_create_api_token(personas.carol, "insider-script").api_token,
         "export": _finished_export(personas),
-        "channel": Channel.objects.create(
-            enterprise=personas.enterprise, name="insider-robot", kind=Channel.Kind.WECOM,
-            url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=insider-key",
-        ),
+        "channel": channel,
+        "delivery": _insider_delivery(personas, channel),
     }
 
 
@@ -178,6 +181,13 @@ def _finished_export(personas: Personas) -> Any:
     export = exports.do_request_export(personas.alice, "audit", {})
     exports.run(export.pk)
     return export
+
+
+def _insider_delivery(personas: Personas, channel: Any) -> Any:
+    from guanwei.core.channels import Message, send
+
+    (delivery,) = send(personas.enterprise, "channel.test", Message(title="t"), channels=[channel])
+    return delivery
 
 
 def _body(response: Any) -> str:

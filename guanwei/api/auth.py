@@ -26,8 +26,3 @@ class MemberSession(SessionAuth):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         return getattr(request, "member", None)
-
-
-def member_of(request: HttpRequest) -> Member:
-    member: Member = request.member  # type: ignore[attr-defined]
-    return member

@@ -8,8 +8,7 @@ from django.http import HttpRequest
 from ninja import FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from guanwei.api.auth import member_of
-from guanwei.api.pagination import Pages
+from guanwei.core.apitools import Pages, member_of
 from guanwei.core.models import Member
 from guanwei.core.permissions import get_for, require
 from guanwei.matrix import actions

@@ -292,3 +292,26 @@ def test_an_accounts_trouble_reaches_the_channels_once_per_incident(personas):
     (delivery,) = Delivery.objects.filter(channel=robot)
     assert delivery.event == "account.health" and delivery.payload["data"]["health"] == "token_expired"
     assert delivery.payload["url"].endswith(f"/matrix/accounts/{account.pk}/")
+
+
+def test_the_api_lists_channels_and_sends_a_test(personas, receiver):
+    from django.test import Client
+
+    from guanwei.core.actions import do_create_api_token
+
+    token = do_create_api_token(personas.bob, "ops-script").token
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    channel = _channel(personas, "webhook", receiver.base + "/hook?secret-in-url=1", channels.new_webhook_secret())
+    listed = api.get("/api/v1/channels").json()
+    assert listed["count"] == 1 and listed["items"][0]["address"] == "http://127.0.0.1/…"
+    assert "secret" not in json.dumps(listed)
+    response = api.post(f"/api/v1/channels/{channel.pk}/test")
+    assert response.status_code == 202 and response.json()["state"] == "pending"
+    delivery_id = response.json()["id"]
+    channels.attempt(delivery_id)
+    followed = api.get(f"/api/v1/channels/{channel.pk}/deliveries/{delivery_id}").json()
+    assert followed["state"] == "delivered" and followed["response_code"] == 200
+    outsider = Client(HTTP_AUTHORIZATION=f"Bearer {do_create_api_token(personas.mallory, 'x').token}")
+    assert outsider.post(f"/api/v1/channels/{channel.pk}/test").status_code == 404
+    editor = Client(HTTP_AUTHORIZATION=f"Bearer {do_create_api_token(personas.carol, 'x').token}")
+    assert editor.get("/api/v1/channels").status_code == 403

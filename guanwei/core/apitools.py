@@ -1,0 +1,34 @@
+"""What every app's API router uses (`<app>/api.py`), kept in core so routers import downward
+only: the caller's Member, and the one page-number pagination of list endpoints.
+
+`Pages`: `?page=N&page_size=M` (M ≤ 200), answered as `{"items": [...], "count": total}`; the page
+is cut in the database (LIMIT/OFFSET). `page` is bounded (1…MAX_PAGE): a page number past any
+real list, e.g. 10**20, is a 422 naming the field instead of an integer the database cannot hold.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Field, Schema
+from ninja.pagination import PageNumberPagination
+
+from guanwei.core.models import Member
+
+MAX_PAGE = 1_000_000
+
+
+def member_of(request: HttpRequest) -> Member:
+    """The active Member the API's authentication (api.auth) put on the request."""
+    member: Member = request.member  # type: ignore[attr-defined]
+    return member
+
+
+class Pages(PageNumberPagination):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1)  # above the maximum: the maximum
+
+    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("page_size", 50)
+        kwargs.setdefault("max_page_size", 200)
+        super().__init__(**kwargs)
