@@ -158,3 +158,26 @@ class AccountAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} → {self.account_id}"
+
+
+class AccountSnapshot(models.Model):
+    """An account's counts as the platform gave them, one row per account per day (the day in
+    the enterprise's time zone; the day's last refresh wins): insight's history of followers."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots")
+    day = models.DateField()
+    followers_count = models.PositiveIntegerField(null=True, blank=True)
+    friends_count = models.PositiveIntegerField(null=True, blank=True)
+    statuses_count = models.PositiveIntegerField(null=True, blank=True)
+    taken_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day"], name="snapshot_one_per_account_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.followers_count}"

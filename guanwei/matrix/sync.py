@@ -28,13 +28,14 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
 from guanwei.core import audit, clock
 from guanwei.matrix import connectors
 from guanwei.matrix.health import record_platform_error, record_platform_ok
-from guanwei.matrix.models import Account
+from guanwei.matrix.models import Account, AccountSnapshot
 
 log = logging.getLogger("guanwei.matrix.sync")
 
@@ -81,6 +82,27 @@ def _changes(account: Account, remote: Any, expires_at: datetime | None) -> dict
     ):
         changed["token_expires_at"] = expires_at
     return changed
+
+
+def take_snapshot(account: Account, remote: Any) -> None:
+    """Today's counts of `account` (one row per account per day; a later refresh the same day
+    overwrites it), so insight has history and not only the latest figure."""
+    now = clock.now()
+    AccountSnapshot.objects.update_or_create(
+        account=account,
+        day=now.astimezone(ZoneInfo(account.enterprise.time_zone)).date(),
+        defaults={
+            "enterprise_id": account.enterprise_id,
+            "followers_count": _count(getattr(remote, "followers_count", None)),
+            "friends_count": _count(getattr(remote, "friends_count", None)),
+            "statuses_count": _count(getattr(remote, "statuses_count", None)),
+            "taken_at": now,
+        },
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and value >= 0 else None
 
 
 def refresh_account(account: Account) -> RefreshResult:
@@ -145,6 +167,7 @@ def refresh_account(account: Account) -> RefreshResult:
                         },
                     )
         outcome = "updated" if written else "conflict"
+    take_snapshot(account, remote)
     # The calls worked: any unreachable / rate-limited / expired incident is over. Done after the
     # write so a renewed expiry (in memory now) decides between ok and token expiring.
     record_platform_ok(account)

@@ -167,6 +167,8 @@ class RemoteUser:
     screen_name: str
     verified_type: int | None = None
     followers_count: int | None = None
+    friends_count: int | None = None  # whom they follow (Mastodon: following_count)
+    statuses_count: int | None = None
     region: str = ""
     gender: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -290,6 +290,12 @@ class MastodonConnector(HttpConnector):
             followers_count=obj.get("followers_count")
             if isinstance(obj.get("followers_count"), int)
             else None,
+            friends_count=obj.get("following_count")
+            if isinstance(obj.get("following_count"), int)
+            else None,
+            statuses_count=obj.get("statuses_count")
+            if isinstance(obj.get("statuses_count"), int)
+            else None,
             region="",
             gender="",
             raw=dict(obj),

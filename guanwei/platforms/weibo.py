@@ -499,6 +499,8 @@ class WeiboConnector(HttpConnector):
             screen_name=str(obj.get("screen_name") or obj.get("name") or ""),
             verified_type=_as_int(obj.get("verified_type")),
             followers_count=_as_int(obj.get("followers_count")),
+            friends_count=_as_int(obj.get("friends_count")),
+            statuses_count=_as_int(obj.get("statuses_count")),
             region=region,
             gender=str(obj.get("gender") or ""),
             raw=dict(obj),

@@ -231,3 +231,22 @@ def test_the_job_refreshes_every_account_with_a_token_each_on_its_own(
     for account in Account.objects.exclude(token="").exclude(pk=crashing.pk):
         assert sum(f" account={account.pk} " in line for line in lines) == 1, account
     assert sum(f"account={crashing.pk} outcome=crashed" in line for line in lines) == 1
+
+
+def test_each_refresh_keeps_the_days_counts_as_a_snapshot(personas, world) -> None:
+    import time_machine
+
+    from guanwei.matrix.models import AccountSnapshot
+
+    parent = personas.accounts["parent"]
+    remote = world.account("parent")
+    sync.refresh_account(parent)
+    _new_fans(2, remote.uid)
+    sync.refresh_account(parent)  # the same day: the row is brought up to date
+    (today,) = AccountSnapshot.objects.filter(account=parent)
+    assert today.followers_count == remote.followers_count + 2
+    assert today.statuses_count is not None and today.friends_count is not None
+    with time_machine.travel(clock.now() + timedelta(days=1)):
+        sync.refresh_account(parent)
+    days = list(AccountSnapshot.objects.filter(account=parent).order_by("day").values_list("day", flat=True))
+    assert len(days) == 2 and days[1] - days[0] == timedelta(days=1)
