@@ -24,7 +24,7 @@ author uids, locations and source accounts of the data. The mix:
 Timing: CPU time of this process (`time.process_time`, garbage collector paused as `timeit`
 does), best of three interleaved rounds — the machine is shared, and wall-clock figures swing with its load.
 
-Figures: `match_posts_per_s` — `Matcher.match` on Post objects, end to end (folding included);
+Figures: `match_posts_per_s` — `Matcher.match` on MatchText objects, end to end (folding included);
 `raw_automaton_posts_per_s` — one pyahocorasick automaton over exactly the same literals, folding
 the text the same way and iterating every hit, no rule logic (`ratio_to_raw` = raw ÷ match);
 `naive_regex_posts_per_s` — one compiled Python `re` per rule (terms as lookaheads, fields as
@@ -57,11 +57,11 @@ from guanwei.textkit.normalize import fold, normalize  # noqa: E402
 from guanwei.textkit.query import (  # noqa: E402
     And,
     Field,
+    MatchText,
     Near,
     Node,
     Not,
     Or,
-    Post,
     Regex,
     Term,
     compile_rules,
@@ -89,9 +89,9 @@ def data_dir() -> pathlib.Path:
     return pathlib.Path(env) if env else REPO.parent / "shared" / "data"
 
 
-def read_posts(path: pathlib.Path, limit: int | None) -> tuple[list[Post], int, int]:
+def read_posts(path: pathlib.Path, limit: int | None) -> tuple[list[MatchText], int, int]:
     """Posts (source + reposts, non-empty text) and the numbers of texts read and skipped."""
-    posts: list[Post] = []
+    posts: list[MatchText] = []
     seen = skipped = 0
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -115,7 +115,7 @@ def read_posts(path: pathlib.Path, limit: int | None) -> tuple[list[Post], int, 
                     skipped += 1
                     continue
                 vt = verified_type if isinstance(verified_type, int) else None
-                posts.append(Post(text, author, vt, region, account))
+                posts.append(MatchText(text, author, vt, region, account))
                 if limit is not None and len(posts) >= limit:
                     return posts, seen, skipped
     return posts, seen, skipped
@@ -142,7 +142,7 @@ def vocabulary(texts: list[str]) -> tuple[list[str], list[str]]:
     return terms, phrases
 
 
-def generate_rules(posts: list[Post], terms: list[str], phrases: list[str]) -> dict[str, str]:
+def generate_rules(posts: list[MatchText], terms: list[str], phrases: list[str]) -> dict[str, str]:
     rng = random.Random(SEED)
 
     def term() -> str:
@@ -222,7 +222,7 @@ def _naive(node: Node) -> str:
     return "(?:" + "|".join(_naive(c) for c in node.children) + ")"
 
 
-def _naive_subject(post: Post) -> str:
+def _naive_subject(post: MatchText) -> str:
     from guanwei.textkit.query import verified_classes
 
     fields = "".join(f"\x00verified={c}\x00" for c in verified_classes(post.verified_type))

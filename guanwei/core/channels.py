@@ -212,7 +212,7 @@ def _tell_admins(delivery: Delivery, outcome: Outcome) -> None:
         title=f"{channel.name}: {outcome.detail[:120]}",
         level="error",
         url=reverse("core:channel", args=[channel.pk]),
-        incident_key=f"channel:{channel.pk}:failing",
+        condition_key=f"channel:{channel.pk}:failing",
         code="channel.failing",
         params={"name": channel.name, "detail": outcome.detail[:200]},
     )

@@ -187,8 +187,8 @@ class AuditEntry(models.Model):
 class Notification(models.Model):
     """An in-app notice for the members who can act on it (a dying token, a failed job).
 
-    `incident_key` makes it one notice per incident: while an unresolved notice with the same key
-    exists, core.notifications.notify() does not add another.
+    `condition_key` makes it one notice per condition (a dying token, a failing channel): while an
+    unresolved notice with the same key exists, core.notifications.notify() does not add another.
     """
 
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="notifications")
@@ -202,7 +202,7 @@ class Notification(models.Model):
     code = models.CharField(max_length=64, blank=True, default="")
     params = models.JSONField(null=True, blank=True)
     url = models.CharField(max_length=300, blank=True)
-    incident_key = models.CharField(max_length=200, blank=True)
+    condition_key = models.CharField(max_length=200, blank=True)
     # A personal notice ("your export is ready"): only this member sees it, and may dismiss it.
     member = models.ForeignKey(
         Member, null=True, blank=True, on_delete=models.CASCADE, related_name="personal_notices"
@@ -226,9 +226,9 @@ class Notification(models.Model):
         constraints = [
             # notify() relies on this: at most one open notice per incident.
             models.UniqueConstraint(
-                fields=["enterprise", "incident_key"],
-                condition=models.Q(resolved_at__isnull=True) & ~models.Q(incident_key=""),
-                name="notification_one_open_per_incident",
+                fields=["enterprise", "condition_key"],
+                condition=models.Q(resolved_at__isnull=True) & ~models.Q(condition_key=""),
+                name="notification_one_open_per_condition",
             )
         ]
 

@@ -27,7 +27,7 @@ def notify(
     body: str = "",
     url: str = "",
     level: str = "warning",
-    incident_key: str = "",
+    condition_key: str = "",
     code: str = "",
     params: dict[str, Any] | None = None,
     member: Member | None = None,
@@ -38,14 +38,14 @@ def notify(
         with transaction.atomic():
             return Notification.objects.create(
                 enterprise=enterprise, action=action, title=title, body=body, url=url,
-                level=level, incident_key=incident_key, created_at=clock.now(),
+                level=level, condition_key=condition_key, created_at=clock.now(),
                 code=code, params=params, member=member,
             )
     except IntegrityError:
         return None
 
 
-def resolve(enterprise: Enterprise, incident_key: str) -> int:
+def resolve(enterprise: Enterprise, condition_key: str) -> int:
     return Notification.objects.filter(
-        enterprise=enterprise, incident_key=incident_key, resolved_at__isnull=True
+        enterprise=enterprise, condition_key=condition_key, resolved_at__isnull=True
     ).update(resolved_at=clock.now())

@@ -54,7 +54,7 @@ def health_for_error(error: Any) -> str | None:
     return _KIND_TO_HEALTH.get(kind)
 
 
-def incident_key(account: Account, health: str) -> str:
+def condition_key(account: Account, health: str) -> str:
     return f"account:{account.pk}:{health}"
 
 
@@ -154,7 +154,7 @@ def _on_health_changed(account: Account, health: str) -> None:
     """In the transition's transaction: close the notices of other healths, open this one's."""
     for old in Health.values:
         if old != health:
-            resolve(account.enterprise, incident_key(account, old))
+            resolve(account.enterprise, condition_key(account, old))
     if health != Health.OK:
         params = notice_params(account, health)
         title, body = notice_text(params)  # the fallback text, in the writer's language
@@ -174,7 +174,7 @@ def _on_health_changed(account: Account, health: str) -> None:
             body=body,
             url=reverse("matrix:account", args=[account.pk]),
             level=LEVELS.get(health, "error"),
-            incident_key=incident_key(account, health),
+            condition_key=condition_key(account, health),
             code="account.health",
             params=params,
         )

@@ -134,7 +134,7 @@ def test_admin_pages_fit_a_phone_and_a_desktop(personas, live_server, page, scre
         title="账号 @示例乳业客服 的授权已失效",
         url=f"/matrix/accounts/{account.pk}/",
         level="error",
-        incident_key=f"account:{account.pk}:token_expired",
+        condition_key=f"account:{account.pk}:token_expired",
     )
     Account.objects.filter(pk=account.pk).update(
         health="token_expired", token_expires_at=clock.now()

@@ -199,7 +199,7 @@ def test_after_the_last_attempt_the_delivery_fails_and_admins_are_told(personas,
             traveller.shift(3 * 3600)
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.response_code) == ("failed", 6, 500)
-    notice = Notification.objects.get(incident_key=f"channel:{channel.pk}:failing")
+    notice = Notification.objects.get(condition_key=f"channel:{channel.pk}:failing")
     assert notice.action == "channel.manage" and notice.url == f"/settings/channels/{channel.pk}/"
     assert channels.retry_due() == 0
 

@@ -102,7 +102,7 @@ def test_reconnect_renews_a_dead_token_and_closes_the_incident(personas, world, 
     product.refresh_from_db()
     record_platform_error(product, PlatformError("auth_expired", code="21327"))
     assert Notification.objects.filter(
-        resolved_at__isnull=True, incident_key=f"account:{product.pk}:token_expired"
+        resolved_at__isnull=True, condition_key=f"account:{product.pk}:token_expired"
     ).exists()
 
     bob = client_for("bob")
@@ -114,7 +114,7 @@ def test_reconnect_renews_a_dead_token_and_closes_the_incident(personas, world, 
     product.refresh_from_db()
     assert product.health == Health.OK and product.token.startswith("2.00")
     assert not Notification.objects.filter(
-        resolved_at__isnull=True, incident_key__startswith=f"account:{product.pk}:"
+        resolved_at__isnull=True, condition_key__startswith=f"account:{product.pk}:"
     ).exists()
     entry = AuditEntry.objects.get(action="account.connected", object_id=str(product.pk))
     assert entry.detail["reconnected"] is True

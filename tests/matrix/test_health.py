@@ -25,7 +25,7 @@ def _open_notices(account: Account) -> list[Notification]:
         Notification.objects.filter(
             enterprise=account.enterprise,
             resolved_at__isnull=True,
-            incident_key__startswith=f"account:{account.pk}:",
+            condition_key__startswith=f"account:{account.pk}:",
         )
     )
 
@@ -46,7 +46,7 @@ def test_hundred_failing_calls_open_one_notification(personas) -> None:
     assert account.health == Health.UNREACHABLE
     notices = _open_notices(account)
     assert len(notices) == 1
-    assert notices[0].incident_key == f"account:{account.pk}:unreachable"
+    assert notices[0].condition_key == f"account:{account.pk}:unreachable"
     assert notices[0].action == "account.manage"
     assert notices[0].url == f"/matrix/accounts/{account.pk}/"
     assert len(_health_audits(account)) == 1
@@ -92,7 +92,7 @@ def test_a_new_kind_of_trouble_replaces_the_old_notice(personas) -> None:
     account.refresh_from_db()
     assert account.health == Health.TOKEN_EXPIRED
     (notice,) = _open_notices(account)
-    assert notice.incident_key.endswith(":token_expired")
+    assert notice.condition_key.endswith(":token_expired")
     assert notice.level == "error"
     assert "重新授权" in notice.body
 
@@ -135,7 +135,7 @@ def test_token_check_warns_before_expiry_then_marks_expired(personas) -> None:
         account.refresh_from_db()
         assert account.health == Health.TOKEN_EXPIRED
         (expired,) = _open_notices(account)
-        assert expired.incident_key.endswith(":token_expired")
+        assert expired.condition_key.endswith(":token_expired")
         warning.refresh_from_db()
         assert warning.resolved_at is not None
 

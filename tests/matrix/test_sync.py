@@ -48,7 +48,7 @@ def world(personas, live_server, settings):  # type: ignore[no-untyped-def]
 def _open_notices(account: Account) -> list[Notification]:
     return list(
         Notification.objects.filter(
-            resolved_at__isnull=True, incident_key__startswith=f"account:{account.pk}:"
+            resolved_at__isnull=True, condition_key__startswith=f"account:{account.pk}:"
         )
     )
 
@@ -158,7 +158,7 @@ def test_a_dead_token_is_token_expired_with_one_notification(personas, world, ho
     product.refresh_from_db()
     assert product.health == Health.TOKEN_EXPIRED and product.followers_count == STALE_FOLLOWERS
     notices = _open_notices(product)
-    assert [n.incident_key for n in notices] == [f"account:{product.pk}:token_expired"]
+    assert [n.condition_key for n in notices] == [f"account:{product.pk}:token_expired"]
     assert (
         AuditEntry.objects.filter(action="account.health_changed", object_id=str(product.pk))
     ).count() == 1
@@ -174,7 +174,7 @@ def test_platform_down_is_unreachable_then_recovers_and_resolves(personas, world
     parent.refresh_from_db()
     assert parent.health == Health.UNREACHABLE and parent.followers_count == STALE_FOLLOWERS
     (notice,) = _open_notices(parent)
-    assert notice.incident_key == f"account:{parent.pk}:unreachable"
+    assert notice.condition_key == f"account:{parent.pk}:unreachable"
 
     faults.clear_faults(app)
     result = sync.refresh_account(parent)

@@ -5,10 +5,10 @@ import pytest
 from guanwei.textkit.query import (
     And,
     Field,
+    MatchText,
     Near,
     Not,
     Or,
-    Post,
     QuerySyntaxError,
     Regex,
     Term,
@@ -20,9 +20,9 @@ from guanwei.textkit.query import (
 )
 
 
-def matches(rule: str, post: Post | str) -> bool:
+def matches(rule: str, post: MatchText | str) -> bool:
     if isinstance(post, str):
-        post = Post(post)
+        post = MatchText(post)
     return compile_rules({"r": rule}).match([post]) == [["r"]]
 
 
@@ -139,12 +139,12 @@ def test_weibo_verified_types_map_to_verified_values(
 ) -> None:
     assert verified_classes(verified_type) == values
     for value in ("true", "false", "blue", "yellow", "orange"):
-        post = Post("示例", verified_type=verified_type)
+        post = MatchText("示例", verified_type=verified_type)
         assert matches(f"示例 verified:{value}", post) is (value in values)
 
 
 def test_field_filters() -> None:
-    post = Post("示例乳业新品", author="示例乳业官微", region="北京 朝阳区", account="示例乳业客服")
+    post = MatchText("示例乳业新品", author="示例乳业官微", region="北京 朝阳区", account="示例乳业客服")
     assert matches("author:示例乳业官微", post)
     assert matches("author:示例乳业官微 新品", post)
     assert not matches("author:示例乳业", post)  # the author must be equal, not contain it
@@ -152,7 +152,7 @@ def test_field_filters() -> None:
     assert matches('region:"北京 朝阳区"', post)
     assert not matches("region:北", post)
     assert matches("account:示例乳业客服", post)
-    assert matches("新品 -author:示例乳业官微", Post("示例乳业新品", author="网友甲"))
+    assert matches("新品 -author:示例乳业官微", MatchText("示例乳业新品", author="网友甲"))
     assert not matches("新品 -author:示例乳业官微", post)
 
 
@@ -161,22 +161,22 @@ def test_rules_without_positive_terms_are_evaluated_on_every_post() -> None:
         {"not_ad": "NOT 广告", "blue": "verified:blue", "beijing": "region:北京", "re": "/^转发/"}
     )
     posts = [
-        Post("转发微博", verified_type=3),
-        Post("广告", region="北京"),
-        Post(""),
+        MatchText("转发微博", verified_type=3),
+        MatchText("广告", region="北京"),
+        MatchText(""),
     ]
     assert matcher.match(posts) == [["not_ad", "blue", "re"], ["beijing"], ["not_ad"]]
 
 
 def test_matcher_returns_rule_ids_in_rule_order_per_post() -> None:
     matcher = compile_rules({3: "a", 1: "b", 2: "a b", 0: "c -a"})
-    assert matcher.match([Post("ab"), Post("c"), Post("ca"), Post("")]) == [[3, 1, 2], [0], [3], []]
+    assert matcher.match([MatchText("ab"), MatchText("c"), MatchText("ca"), MatchText("")]) == [[3, 1, 2], [0], [3], []]
     assert matcher.match([]) == []
 
 
 def test_sample_only_changes_the_plan_not_the_results() -> None:
     rules = {"r1": "的 示例", "r2": "示例 的", "r3": "(的 OR 了) 示例乳业 -广告"}
-    posts = [Post(t) for t in ["示例的", "示例乳业的", "的的的", "示例乳业了广告", "示例"]]
+    posts = [MatchText(t) for t in ["示例的", "示例乳业的", "的的的", "示例乳业了广告", "示例"]]
     sampled = compile_rules(rules, sample=["的了", "的", "了的", "示例"])
     assert sampled.match(posts) == compile_rules(rules).match(posts)
 
@@ -185,7 +185,7 @@ def test_compiles_many_rules_sharing_terms() -> None:
     rules = {i: f"词{i % 50} (词{i % 7} OR 词{i % 11}) -词{i % 13}" for i in range(2000)}
     matcher = compile_rules(rules)
     assert matcher.literal_count == 50
-    result = matcher.match([Post("词1 词2 词3"), Post("无关")])
+    result = matcher.match([MatchText("词1 词2 词3"), MatchText("无关")])
     assert result[1] == []
     assert len(result[0]) > 0
 
@@ -298,11 +298,11 @@ def test_other_warnings() -> None:
 def test_bad_input_in_rules_and_posts_has_defined_results() -> None:
     matcher = compile_rules({"r": "示例 OR /\\d+/", "n": "NOT 示例", "s": "\ud800示例"})
     posts = [
-        Post(""),
-        Post("\ud800示例\udfff"),
-        Post("示例" * 50_000),
-        Post("\x00\x01\x1b示例\x7f", author="\ud800", region="\x00", account="\u200b"),
-        Post("Привет 示例 مرحبا 😀"),
+        MatchText(""),
+        MatchText("\ud800示例\udfff"),
+        MatchText("示例" * 50_000),
+        MatchText("\x00\x01\x1b示例\x7f", author="\ud800", region="\x00", account="\u200b"),
+        MatchText("Привет 示例 مرحبا 😀"),
     ]
     assert matcher.match(posts) == [["n"], ["r", "s"], ["r", "s"], ["r", "s"], ["r", "s"]]
     with pytest.raises(QuerySyntaxError):

@@ -10,11 +10,11 @@ from guanwei.textkit.normalize import fold
 from guanwei.textkit.query import (
     And,
     Field,
+    MatchText,
     Near,
     Node,
     Not,
     Or,
-    Post,
     QuerySyntaxError,
     Regex,
     Term,
@@ -74,7 +74,7 @@ def test_random_text_never_crashes_the_parser(text: str) -> None:
         assert e.message_zh and e.message_en
         return
     check(text)
-    compile_rules({"r": text}).match([Post(text), Post("")])
+    compile_rules({"r": text}).match([MatchText(text), MatchText("")])
     assert tree is not None
 
 
@@ -90,7 +90,7 @@ def _occurrences(text: str, literal: str) -> list[int]:
     return [i for i in range(len(text) - len(literal) + 1) if text.startswith(literal, i)]
 
 
-def reference(node: Node, post: Post) -> bool:
+def reference(node: Node, post: MatchText) -> bool:
     """Direct recursive evaluation over the syntax tree with substring search."""
     text = fold(post.text)
     if isinstance(node, Term):
@@ -170,7 +170,7 @@ post_text = st.lists(
     max_size=12,
 ).map("".join)
 posts = st.builds(
-    Post,
+    MatchText,
     text=post_text,
     author=st.sampled_from(["", "甲", "乙", "丙"]),
     verified_type=st.sampled_from([None, -1, 0, 1, 3, 7, 200, 220]),
@@ -182,7 +182,7 @@ posts = st.builds(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(rules, min_size=1, max_size=8), st.lists(posts, min_size=1, max_size=8))
 def test_compiled_matcher_agrees_with_the_reference_evaluator(
-    rule_texts: list[str], sample_posts: list[Post]
+    rule_texts: list[str], sample_posts: list[MatchText]
 ) -> None:
     rule_map = dict(enumerate(rule_texts))
     trees = {i: parse(text) for i, text in rule_map.items()}
@@ -198,7 +198,7 @@ def test_compiled_matcher_agrees_with_the_reference_evaluator(
 @settings(max_examples=200, deadline=None)
 @given(rules, st.lists(posts, min_size=1, max_size=10))
 def test_a_rule_warned_as_never_matching_matches_no_post(
-    rule: str, sample_posts: list[Post]
+    rule: str, sample_posts: list[MatchText]
 ) -> None:
     tree = parse(rule)
     if any("永远不会匹配" in w.message_zh for w in check(rule)):
@@ -213,7 +213,7 @@ def test_a_rule_warned_as_never_matching_matches_no_post(
     st.integers(0, 5),
 )
 def test_near_agrees_with_brute_force(text: str, left: list[str], right: list[str], n: int) -> None:
-    post = Post(text)
+    post = MatchText(text)
     tree = Near(tuple(left), tuple(right), n)
     assert near_matches(text, left, right, n) == reference(tree, post)
 

@@ -1,7 +1,7 @@
 """The monitor query language (舆情监控规则): parse, check and compile rules, match posts.
 
     >>> m = compile_rules({"brand": '示例乳业 AND (投诉 OR 变质) -广告'})
-    >>> m.match([Post("示例乳业的牛奶变质了")])
+    >>> m.match([MatchText("示例乳业的牛奶变质了")])
     [['brand']]
 
 Grammar and semantics: docs/query-language.md.
@@ -10,7 +10,7 @@ Grammar and semantics: docs/query-language.md.
 from __future__ import annotations
 
 from guanwei.textkit.query.analysis import QueryWarning, warnings_for
-from guanwei.textkit.query.compiler import Matcher, Post, compile_rules, near, verified_classes
+from guanwei.textkit.query.compiler import Matcher, MatchText, compile_rules, near, verified_classes
 from guanwei.textkit.query.highlight import highlight
 from guanwei.textkit.query.syntax import (
     And,
@@ -33,7 +33,7 @@ __all__ = [
     "Node",
     "Not",
     "Or",
-    "Post",
+    "MatchText",
     "QuerySyntaxError",
     "QueryWarning",
     "Regex",

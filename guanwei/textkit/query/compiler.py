@@ -39,7 +39,7 @@ from guanwei.textkit.query.syntax import (
     parse,
 )
 
-__all__ = ["Matcher", "Post", "compile_rules", "near", "verified_classes"]
+__all__ = ["Matcher", "MatchText", "compile_rules", "near", "verified_classes"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -63,8 +63,9 @@ def verified_classes(verified_type: int | None) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class Post:
-    """What a rule looks at: the text and the author's fields (plain data, no Django)."""
+class MatchText:
+    """What a rule looks at: a text and its author's fields (plain data, no Django). Not the
+    vocabulary's Post (content the enterprise publishes): any text to match, usually a Mention."""
 
     text: str
     author: str = ""
@@ -342,12 +343,12 @@ class Matcher(Generic[K]):
         self._uses_verified = "verified" in prog.fields_used
         self.literal_count = size
 
-    def match(self, posts: Iterable[Post]) -> list[list[K]]:
+    def match(self, posts: Iterable[MatchText]) -> list[list[K]]:
         """The ids of the rules each post matches, in the order the rules were given."""
         posts = list(posts)
         return self._match_many([fold(p.text) for p in posts], posts)
 
-    def match_folded(self, text: str, post: Post) -> list[K]:
+    def match_folded(self, text: str, post: MatchText) -> list[K]:
         """Like `match` for one post whose text is already ``fold(post.text)``."""
         return self._match_many([text], [post])[0]
 
@@ -403,7 +404,7 @@ class Matcher(Generic[K]):
         self._verified_cache[verified_type] = info
         return info
 
-    def _match_many(self, texts: Sequence[str], posts: Sequence[Post]) -> list[list[K]]:
+    def _match_many(self, texts: Sequence[str], posts: Sequence[MatchText]) -> list[list[K]]:
         # The hot loop of monitoring. Everything is hoisted into locals, and the per-hit work
         # (collecting literal ids, gathering the rules they match or trigger) runs in C through
         # map/chain over prebuilt tuples; Python code runs per post and per candidate rule only.
