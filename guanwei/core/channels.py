@@ -311,9 +311,9 @@ def _judge(channel: Channel, response: httpx.Response) -> Outcome:
     code = response.status_code
     if not 200 <= code < 300:
         retry = response.headers.get("retry-after")
-        return Outcome(False, code, f"HTTP {code}", int(retry) if retry and retry.isdigit() else None)
+        return Outcome(False, code, "", int(retry) if retry and retry.isdigit() else None)
     if channel.kind == Channel.Kind.WEBHOOK:
-        return Outcome(True, code, f"HTTP {code}")
+        return Outcome(True, code, "ok")
     try:
         answer = response.json()
     except ValueError:

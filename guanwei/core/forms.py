@@ -155,6 +155,7 @@ class ChannelForm(forms.Form):
     )  # fmt: skip
     bell_action = forms.ChoiceField(
         label=_("站内通知给谁"), required=False,
+        help_text=_("只用于“站内通知”类型。"),
         choices=[("channel.manage", _("管理员")), ("account.manage", _("能管理账号的成员")),
                  ("dashboard.view", _("全体成员"))],
     )  # fmt: skip
