@@ -33,7 +33,6 @@ ACTION_LABELS: dict[str, Any] = {
     "member.reactivated": _("重新启用成员"),
     "apitoken.created": _("创建 API 令牌"),
     "apitoken.revoked": _("撤销 API 令牌"),
-    "export.created": _("导出数据"),
     "channel.created": _("添加通知渠道"),
     "channel.updated": _("修改通知渠道"),
     "channel.tested": _("发送测试消息"),
@@ -42,14 +41,6 @@ ACTION_LABELS: dict[str, Any] = {
 
 def _role(code: object) -> str:
     return role_label(code)
-
-
-def _export_summary(p: dict[str, Any]) -> str:
-    from guanwei.core.exports import kind_label
-
-    if p.get("background"):
-        return str(_("%(kind)s（后台生成）")) % {"kind": kind_label(p["kind"])}
-    return str(_("%(kind)s（直接下载）")) % {"kind": kind_label(p["kind"])}
 
 
 SUMMARIES.update({
@@ -65,7 +56,6 @@ SUMMARIES.update({
     "member.reactivated": lambda p: str(p["name"]),
     "apitoken.created": lambda p: str(p["name"]),
     "apitoken.revoked": lambda p: str(p["name"]),
-    "export.created": lambda p: _export_summary(p),
     "channel.created": lambda p: str(p["name"]),
     "channel.updated": lambda p: str(p["name"]),
     "channel.tested": lambda p: str(p["name"]),

@@ -45,6 +45,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_tasks import task
 
 from guanwei.core import clock, outbound
 from guanwei.core.models import Channel, Delivery, Enterprise, Member
@@ -109,8 +110,6 @@ def send(
     """Queue `message` for every channel subscribed to `event` (or exactly `channels`), and with
     `member`, a personal notice in their bell. Call inside the transaction of the change it
     reports: nothing is sent if that rolls back."""
-    from guanwei.core.tasks import deliver
-
     targets = subscribed(enterprise, event) if channels is None else channels
     now = clock.now()
     deliveries = Delivery.objects.bulk_create([
@@ -370,3 +369,19 @@ def _truncate_bytes(text: str, limit: int) -> str:
     if len(data) <= limit:
         return text
     return data[: limit - 3].decode(errors="ignore") + "…"
+
+
+# --- the worker's entry points (django-tasks; core.retry_deliveries is scheduled in ops/schedule.py)
+
+
+@task()
+def deliver(delivery_id: int, enterprise_id: int | None = None) -> str:
+    """core.deliver — one attempt at one delivery. `enterprise_id` attributes it on /ops/status."""
+    return attempt(delivery_id)
+
+
+@task()
+def retry_deliveries() -> int:
+    """core.retry_deliveries — attempt the deliveries whose retry is due, and those a dead
+    worker left half-sent."""
+    return retry_due()

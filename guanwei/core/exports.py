@@ -8,7 +8,7 @@ tenant, and how rows become CSV lines. Its view then calls `respond(request, kin
   entries), the CSV streams in the response, as a spreadsheet expects;
 - more, and the page offers to write it in the background; its POST records an Export and
   answers at once with the export's page, while the worker
-  (`core.tasks.run_export`) writes the file through the `exports` storage, counting rows so the
+  (the task `run_export` below) writes the file through the `exports` storage, counting rows so the
   page shows progress, and the requester downloads it until it expires (EXPIRES_AFTER; the job
   `core.prune_exports` deletes it). A 1M-row audit log takes minutes, past any proxy's timeout.
 
@@ -37,6 +37,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpRespo
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_tasks import task
 
 from guanwei.core import audit, clock
 from guanwei.core.errors import ActionError
@@ -77,6 +78,16 @@ KINDS: dict[str, ExportKind] = {}
 
 def register(kind: ExportKind) -> None:
     KINDS[kind.name] = kind
+
+
+def _summary(params: dict[str, Any]) -> str:
+    """The audit log's line for `export.created`, in the reader's language."""
+    if params.get("background"):
+        return _("%(kind)s（后台生成）") % {"kind": kind_label(params["kind"])}
+    return _("%(kind)s（直接下载）") % {"kind": kind_label(params["kind"])}
+
+
+audit.register_action_labels({"export.created": gettext_lazy("导出数据")}, {"export.created": _summary})
 
 
 def kind_label(name: str) -> str:
@@ -184,8 +195,6 @@ def do_request_export(member: Member, name: str, filters: dict[str, list[str]], 
             member.enterprise, member, "export.created", export, request=request,
             params={"kind": name, "background": True},
         )  # fmt: skip
-        from guanwei.core.tasks import run_export
-
         transaction.on_commit(
             lambda: run_export.enqueue(export.pk, enterprise_id=member.enterprise_id)
         )
@@ -318,3 +327,21 @@ def prune(now=None) -> int:  # type: ignore[no-untyped-def]
         export.delete()
         count += 1
     return count
+
+
+# --- the worker's entry points (django-tasks; core.prune_exports is scheduled in ops/schedule.py)
+
+
+@task()
+def run_export(export_id: int, enterprise_id: int | None = None) -> str:
+    """core.run_export — write one CSV export's file. `enterprise_id` only attributes the task
+    on /ops/status."""
+    return run(export_id)
+
+
+@task()
+def prune_exports() -> int:
+    """core.prune_exports — delete expired exports and their files."""
+    pruned = prune()
+    log.info("core.prune_exports pruned=%s", pruned)
+    return pruned

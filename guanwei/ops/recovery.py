@@ -40,13 +40,13 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.ops.tasks.prune_task_results",
         "guanwei.ops.tasks.prune_heartbeats",
         "guanwei.ops.tasks.recover_tasks",
-        "guanwei.core.tasks.prune_exports",
+        "guanwei.core.exports.prune_exports",
         # A delivery is claimed by a conditional update and keeps its webhook-id: a second run
         # skips a delivered row, and receivers de-duplicate a resend by its id.
-        "guanwei.core.tasks.deliver",
-        "guanwei.core.tasks.retry_deliveries",
+        "guanwei.core.channels.deliver",
+        "guanwei.core.channels.retry_deliveries",
         # Starts the file again from its first row (a lost run's rows are not kept).
-        "guanwei.core.tasks.run_export",
+        "guanwei.core.exports.run_export",
         "guanwei.matrix.tasks.check_tokens",
         "guanwei.matrix.tasks.refresh_accounts",
         # Resumes from its last checkpoint (a live run may repeat up to one slice of netizen

@@ -47,13 +47,13 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob(
         name="core.prune_exports",
         interval=timedelta(hours=1),
-        task="guanwei.core.tasks.prune_exports",
+        task="guanwei.core.exports.prune_exports",
         description="Delete exports (and their files) 24 hours after they were requested.",
     ),
     PeriodicJob(
         name="core.retry_deliveries",
         interval=timedelta(minutes=1),
-        task="guanwei.core.tasks.retry_deliveries",
+        task="guanwei.core.channels.retry_deliveries",
         description="Send channel deliveries whose retry is due (backoff 30 s … 2 h, 6 attempts).",
     ),
     PeriodicJob(

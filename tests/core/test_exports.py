@@ -183,7 +183,7 @@ def test_a_lost_run_is_written_again_from_the_start(personas, client_for, small_
     """The task is in ops.recovery.RERUN_SAFE: a second run (after a worker died) starts over."""
     from guanwei.ops.recovery import RERUN_SAFE
 
-    assert "guanwei.core.tasks.run_export" in RERUN_SAFE
+    assert "guanwei.core.exports.run_export" in RERUN_SAFE
     _log(personas, 4)
     export = _request_in_background(client_for("alice"))
     Export.objects.filter(pk=export.pk).update(state="running", rows_done=3)
