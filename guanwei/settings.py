@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "guanwei.core",
     "guanwei.matrix",
+    "guanwei.listening",
     "guanwei.sandbox",
     "guanwei.ops",
     "guanwei.api",

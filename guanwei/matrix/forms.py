@@ -38,7 +38,7 @@ class ConnectionForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = ["name", "kind", "base_url", "app_key", "safe_domain"]
+        fields = ["name", "kind", "base_url", "app_key", "safe_domain", "app_level", "commercial"]
         help_texts = {
             "safe_domain": _("微博发布带链接的内容时要求的安全域名（可留空）。"),
         }

@@ -18,6 +18,18 @@ class PlatformKind(models.TextChoices):
     MASTODON = "mastodon", _("Mastodon")
 
 
+class AppLevel(models.TextChoices):
+    TEST = "test", _("测试")
+    ORDINARY = "ordinary", _("普通")
+    INTERMEDIATE = "intermediate", _("中级")
+    ADVANCED = "advanced", _("高级")
+    PARTNER = "partner", _("合作")
+
+
+# Calls an hour per user (Weibo's classic table, PLATFORM_APIS §4.1); None: no overall cap.
+HOURLY_CALLS = {"test": 150, "ordinary": 150, "intermediate": 300, "advanced": 450, "partner": None}
+
+
 class Connection(models.Model):
     """An enterprise's app on one platform: base URL plus app key and (encrypted) secret."""
 
@@ -28,6 +40,16 @@ class Connection(models.Model):
     app_key = models.CharField(_("App Key"), max_length=200)
     app_secret = EncryptedTextField(_("App Secret"))
     safe_domain = models.CharField(_("安全域名"), max_length=200, blank=True)
+    # What the platform lets this app do (Weibo's app levels and the commercial contract):
+    # the connector's rate buckets, whether keyword search exists, how often listening reads.
+    app_level = models.CharField(
+        _("应用级别"), max_length=16, choices=AppLevel.choices, default="ordinary",
+        help_text=_("微博开放平台给应用的级别，决定调用频次（见开放平台“接口访问频次权限”）。"),
+    )  # fmt: skip
+    commercial = models.BooleanField(
+        _("已签商业接口"), default=False,
+        help_text=_("签了微博商业数据接口合同（关键词搜索等）。"),
+    )  # fmt: skip
     created_at = models.DateTimeField(default=clock.now, editable=False)
 
     objects = TenantQuerySet.as_manager()

@@ -47,6 +47,10 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.core.channels.retry_deliveries",
         # Starts the file again from its first row (a lost run's rows are not kept).
         "guanwei.core.exports.run_export",
+        # Reads move cursors only with what they stored; a push is claimed before processing.
+        "guanwei.listening.tasks.poll",
+        "guanwei.listening.tasks.dispatch",
+        "guanwei.listening.pushes.process_pushes",
         "guanwei.matrix.tasks.check_tokens",
         "guanwei.matrix.tasks.refresh_accounts",
         # Resumes from its last checkpoint (a live run may repeat up to one slice of netizen

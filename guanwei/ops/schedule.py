@@ -57,6 +57,25 @@ JOBS: list[PeriodicJob] = [
         description="Send channel deliveries whose retry is due (backoff 30 s … 2 h, 6 attempts).",
     ),
     PeriodicJob(
+        name="listening.poll",
+        interval=timedelta(seconds=15),
+        task="guanwei.listening.tasks.poll",
+        description="Read every due stream (each at its own interval, within the app level's "
+        "hourly calls) and store what is new as Mentions.",
+    ),
+    PeriodicJob(
+        name="listening.dispatch",
+        interval=timedelta(seconds=15),
+        task="guanwei.listening.tasks.dispatch",
+        description="Hand each consumer (monitoring, the inbox…) the mentions after its cursor.",
+    ),
+    PeriodicJob(
+        name="listening.process_pushes",
+        interval=timedelta(minutes=1),
+        task="guanwei.listening.pushes.process_pushes",
+        description="Turn stored fans-service pushes into Mentions (each push also asks at once).",
+    ),
+    PeriodicJob(
         name="matrix.check_tokens",
         interval=timedelta(minutes=15),
         task="guanwei.matrix.tasks.check_tokens",

@@ -108,6 +108,11 @@ def seed_demo(base_url: str | None = None, *, with_history: bool = True) -> Seed
         connection = _seed_connection(enterprise, sandbox_url, world, report)
         _seed_accounts(enterprise, connection, world, report)
 
+    if world is not None:
+        # The demo accounts' fans service (私信) pushes to this connection's receiver in listening.
+        from guanwei.sandbox.world import ensure_demo_world
+
+        ensure_demo_world(base_url, fans_callback_url=f"{base_url}/listening/push/{connection.pk}/")
     if world is not None and with_history:
         _seed_history(world, report)
     log.info("demo seed enterprise=%s created=%s updated=%s history=%s", enterprise.pk,
@@ -167,6 +172,7 @@ def _seed_connection(
             enterprise=enterprise, name=CONNECTION_NAME, kind=PlatformKind.SANDBOX,
             base_url=sandbox_url, app_key=app_key, app_secret=app_secret or "-",
             safe_domain=str(_get(world, "safe_domain", "") or "") if world is not None else "",
+            app_level="partner",  # the sandbox's demo app is at the partner tier (no hourly cap)
         )
         report.created["connection"] += 1
         audit.record(enterprise, None, "connection.created", connection,

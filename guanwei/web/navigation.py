@@ -87,6 +87,12 @@ AREAS: tuple[Area, ...] = (
                 _("各账号的排期与已发布内容。"),
             ),
             Link(
+                pgettext_lazy("nav", "聆听"),
+                "listening:overview",
+                "account.view",
+                _("各账号收到的 @提及、评论和私信：读取状态与最新内容。"),
+            ),
+            Link(
                 pgettext_lazy("nav", "舆情监控"),
                 "monitoring:monitors",
                 "monitor.manage",
