@@ -205,7 +205,7 @@ def poll_due(limit: int = 200) -> dict[str, int]:
             continue
         try:
             run = poll(stream)
-            outcome = run.outcome
+            outcome = str(run.outcome)
         except Exception:  # isolation: one stream's bug must not starve the others (logged)
             log.exception("listening.poll_crashed stream=%s", stream.pk)
             outcome = "crashed"

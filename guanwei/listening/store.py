@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import F
 
 from guanwei.core import clock
@@ -78,6 +79,14 @@ class Incoming:
         )
 
 
+MENTION_COLUMNS = [
+    "enterprise_id", "platform", "remote_id", "kind", "account_id", "stream_id", "source",
+    "author_id", "text", "normalized", "url", "thread_id", "in_reply_to_id",
+    "reply_to_comment_id", "sentiment", "emotion", "fingerprint", "voice_id", "created_at",
+    "received_at",
+]  # fmt: skip
+
+
 @dataclass
 class Stored:
     received: int
@@ -90,50 +99,68 @@ def signed64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
+def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING of plain rows in one executemany: the ORM's bulk_create
+    spends most of the store stage's time building model instances and per-field SQL. Both
+    SQLite (≥ 3.24) and PostgreSQL take this form; a row a concurrent writer stored is skipped."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows
+        )
+
+
+def _when(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+AUTHOR_FIELDS = ["screen_name", "verified_type", "followers_count", "region", "gender"]
+
+
 def _authors(enterprise: Enterprise, items: list[Incoming], now: datetime) -> dict[tuple[str, str], int]:
     """Upsert the batch's authors (bulk); their ids by (platform, remote id)."""
     latest: dict[tuple[str, str], Incoming] = {}
     for item in items:
         if item.author_id:
-            latest[(item.platform, item.author_id)] = item
+            latest[(item.platform, item.author_id[:64])] = item
     if not latest:
         return {}
-    existing = {
-        (a.platform, a.remote_id): a
-        for a in Author.objects.filter(
-            enterprise=enterprise, remote_id__in={k[1] for k in latest}
-        )
-    }
+    ids = {k[1] for k in latest}
+
+    def known() -> dict[tuple[str, str], tuple[Any, ...]]:
+        return {
+            (row[0], row[1]): row[2:]
+            for row in Author.objects.filter(enterprise=enterprise, remote_id__in=ids).values_list(
+                "platform", "remote_id", "pk", *AUTHOR_FIELDS
+            )
+            if (row[0], row[1]) in latest
+        }
+
+    existing = known()
     fresh, changed = [], []
     for key, item in latest.items():
-        values = {
-            "screen_name": item.author_name[:100], "verified_type": item.author_verified_type,
-            "followers_count": item.author_followers, "region": item.author_region[:60],
-            "gender": item.author_gender[:4],
-        }  # fmt: skip
-        author = existing.get(key)
-        if author is None:
-            fresh.append(Author(enterprise=enterprise, platform=key[0], remote_id=key[1],
-                                refreshed_at=now, **values))  # fmt: skip
-        else:
-            # A DM push knows only the sender's id: keep what an earlier read told us.
-            values = {k: v for k, v in values.items() if v not in (None, "")}
-            if any(getattr(author, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(author, k, v)
-                author.refreshed_at = now
-                changed.append(author)
-    if fresh:
-        Author.objects.bulk_create(fresh, ignore_conflicts=True)
+        values = (
+            item.author_name[:100], item.author_verified_type, item.author_followers,
+            item.author_region[:60], item.author_gender[:4],
+        )  # fmt: skip
+        row = existing.get(key)
+        if row is None:
+            fresh.append((enterprise.pk, key[0], key[1], *values, _when(now)))
+            continue
+        # A DM push knows only the sender's id: keep what an earlier read told us.
+        merged = tuple(old if new in (None, "") else new for old, new in zip(row[1:], values, strict=True))
+        if merged != tuple(row[1:]):
+            changed.append(Author(pk=row[0], refreshed_at=now, **dict(zip(AUTHOR_FIELDS, merged, strict=True))))
+    _insert(Author, ["enterprise_id", "platform", "remote_id", *AUTHOR_FIELDS, "refreshed_at"], fresh)
     if changed:
-        Author.objects.bulk_update(
-            changed, ["screen_name", "verified_type", "followers_count", "region", "gender", "refreshed_at"]
-        )
-    return {
-        (a.platform, a.remote_id): a.pk
-        for a in Author.objects.filter(enterprise=enterprise, remote_id__in={k[1] for k in latest})
-        if (a.platform, a.remote_id) in latest
-    }
+        Author.objects.bulk_update(changed, [*AUTHOR_FIELDS, "refreshed_at"])
+    if fresh:
+        existing = known()
+    return {key: row[0] for key, row in existing.items()}
 
 
 def _voices(enterprise: Enterprise, texts: list[str], prints: list[int], now: datetime) -> list[int]:
@@ -144,16 +171,16 @@ def _voices(enterprise: Enterprise, texts: list[str], prints: list[int], now: da
     keys = []
     for group, value in zip(groups, prints, strict=True):
         keys.append(key_of_group.setdefault(group, signed64(value)))
-    known = {
-        v.fingerprint: v.pk
-        for v in Voice.objects.filter(enterprise=enterprise, fingerprint__in=set(keys))
-    }
-    new = [Voice(enterprise=enterprise, fingerprint=k, first_seen_at=now) for k in set(keys) - set(known)]
+    wanted = set(keys)
+    known = dict(
+        Voice.objects.filter(enterprise=enterprise, fingerprint__in=wanted).values_list("fingerprint", "pk")
+    )
+    new = wanted - set(known)
     if new:
-        Voice.objects.bulk_create(new, ignore_conflicts=True)
+        _insert(Voice, ["enterprise_id", "fingerprint", "size", "first_seen_at"],
+                [(enterprise.pk, k, 0, _when(now)) for k in new])  # fmt: skip
         known.update(
-            Voice.objects.filter(enterprise=enterprise, fingerprint__in=[v.fingerprint for v in new])
-            .values_list("fingerprint", "pk")
+            Voice.objects.filter(enterprise=enterprise, fingerprint__in=new).values_list("fingerprint", "pk")
         )
     return [known[k] for k in keys]
 
@@ -182,27 +209,25 @@ def store(enterprise: Enterprise, items: list[Incoming]) -> Stored:
     prints = fp.fingerprint(texts)
     voices = _voices(enterprise, texts, prints, now)
     authors = _authors(enterprise, todo, now)
+    received_at = _when(now)
     rows = [
-        Mention(
-            enterprise=enterprise, platform=item.platform, remote_id=item.remote_id[:64],
-            kind=item.kind, account_id=item.account_id, stream_id=item.stream_id,
-            source=item.source, author_id=authors.get((item.platform, item.author_id)),
-            text=text, normalized=norm, url=item.url[:300],
-            thread_id=(item.in_reply_to_id or item.remote_id)[:64],
-            in_reply_to_id=item.in_reply_to_id[:64], reply_to_comment_id=item.reply_to_comment_id[:64],
-            sentiment=mood, emotion=emotion, fingerprint=signed64(value), voice_id=voice,
-            created_at=item.created_at, received_at=now,
+        (
+            enterprise.pk, item.platform, item.remote_id[:64], item.kind, item.account_id,
+            item.stream_id, item.source, authors.get((item.platform, item.author_id[:64])), text,
+            norm, item.url[:300], (item.in_reply_to_id or item.remote_id)[:64],
+            item.in_reply_to_id[:64], item.reply_to_comment_id[:64], mood, emotion,
+            signed64(value), voice, _when(item.created_at), received_at,
         )
         for item, text, norm, mood, emotion, value, voice in zip(
             todo, texts, folded, moods, emotions, prints, voices, strict=True
         )
     ]  # fmt: skip
-    created = Mention.objects.bulk_create(rows, ignore_conflicts=True)
-    # ignore_conflicts: a row another worker stored meanwhile is skipped, not an error. Count
-    # what is really there now, then grow the voices by what this call added.
+    _insert(Mention, MENTION_COLUMNS, rows)
+    # ON CONFLICT DO NOTHING: a row another worker stored meanwhile is skipped, not an error.
+    # Count what this call really added, then grow the voices by it.
     stored_ids = set(
         Mention.objects.filter(
-            enterprise=enterprise, remote_id__in=[r.remote_id for r in created], received_at=now
+            enterprise=enterprise, remote_id__in=[r[2] for r in rows], received_at=now
         ).values_list("remote_id", "voice_id")
     )
     sizes: dict[int, int] = {}
