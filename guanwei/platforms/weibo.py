@@ -899,15 +899,19 @@ def _newest_first(posts: Iterable[RemotePost], since_id: str | None) -> list[Rem
 
 def parse_push_message(payload: Mapping[str, Any]) -> RemotePost | None:
     """A fans-service push (§6) as a ``dm`` RemotePost; ``None`` for events and unknown types
-    (the doc says to ignore those). Pushes carry no message id: the id is sender + time, which
-    is also the documented dedupe key for Weibo's retries."""
+    (the doc says to ignore those). Pushes carry no message id. The doc's dedupe key for Weibo's
+    retries is sender + created_at, but created_at has one-second resolution and a person may
+    send two messages within a second; the id is therefore sender + time + a short hash of the
+    message's type, text and data — the same for a retry, different for a second message."""
     kind = payload.get("type")
     if kind not in ("text", "image", "voice", "position"):
         return None
     sender = str(payload.get("sender_id") or "")
     created = parse_created_at(str(payload.get("created_at") or ""))
+    content = json.dumps([kind, payload.get("text"), payload.get("data")], ensure_ascii=False, sort_keys=True, default=str)
+    digest = hashlib.sha1(content.encode("utf-8")).hexdigest()[:10]
     return RemotePost(
-        id=f"{sender}:{int(created.timestamp())}",
+        id=f"{sender}:{int(created.timestamp())}:{digest}",
         kind="dm",
         text=str(payload.get("text") or ""),
         created_at=created,

@@ -832,3 +832,12 @@ def test_a_posting_limit_closes_posting_but_not_reading() -> None:
     assert exc.value.code == "local_bucket"
     assert conn.get_post("1").id == "1"
     assert calls == ["/2/statuses/share.json", "/2/statuses/show.json"]
+
+
+def test_two_messages_in_one_second_are_two_items_and_a_retry_is_the_same() -> None:
+    push = {"type": "text", "receiver_id": 1, "sender_id": 2, "created_at": "Mon Jul 16 18:09:20 +0800 2012",
+            "text": "在吗", "data": {}}  # fmt: skip
+    first, retry = parse_push_message(push), parse_push_message(dict(push))
+    second = parse_push_message({**push, "text": "订单号 123"})
+    assert first is not None and retry is not None and second is not None
+    assert first.id == retry.id != second.id and first.id.startswith("2:1342433360:")
