@@ -156,6 +156,17 @@ class Voice(models.Model):
         return f"voice {self.fingerprint:x} ×{self.size}"
 
 
+KIND_LABELS = {
+    "status": pgettext_lazy("mention kind", "微博"), "comment": pgettext_lazy("mention kind", "评论"),
+    "repost": pgettext_lazy("mention kind", "转发"), "dm": pgettext_lazy("mention kind", "私信"),
+}  # fmt: skip
+SENTIMENT_LABELS = {"positive": _("正面"), "neutral": _("中性"), "negative": _("负面")}
+EMOTION_LABELS = {
+    "happy": _("喜悦"), "angry": _("愤怒"), "sad": _("悲伤"), "fear": _("恐惧"),
+    "surprise": _("惊讶"), "neutral": pgettext_lazy("emotion", "平静"),
+}  # fmt: skip
+
+
 class Mention(models.Model):
     """A platform post, comment, repost or DM that listening stored once for the enterprise,
     whichever stream, push or import brought it. Areas consume mentions in id order."""
@@ -200,6 +211,18 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.remote_id}"
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def sentiment_label(self) -> str:
+        return str(SENTIMENT_LABELS.get(self.sentiment, self.sentiment))
+
+    @property
+    def emotion_label(self) -> str:
+        return str(EMOTION_LABELS.get(self.emotion, self.emotion))
 
 
 class Push(models.Model):
