@@ -172,7 +172,7 @@ def part_poll(quick: bool, minutes: int) -> dict:
                 time.sleep(0.5)
         # 5 % of the demo app's calls fail with HTTP 503 (the scenario writes in-process: only
         # guanwei's calls, its reads, go through the fault gate).
-        faults.add_fault("http_5xx", "*", app=app, probability=0.05, note="bench/listening")
+        fault = faults.add_fault("http_5xx", "*", app=app, probability=0.05, note="bench/listening")
         t0 = time.perf_counter()
         runs_before = StreamRun.objects.count()
         subprocess.run(
@@ -224,6 +224,8 @@ def part_poll(quick: bool, minutes: int) -> dict:
         "polled_per_s": round(runs / wall, 2),
         "stream_reads": runs,
         "failed_reads": failed,
+        # 503s the sandbox injected; the connector retries a read (idempotent) before it fails
+        "faults_injected": type(fault).objects.get(pk=fault.pk).hits,
         "p95_lag_s": p95(lags),
         "push_p95_lag_s": p95(push_lags),
         "poll_wall_s": round(wall, 1),

@@ -37,6 +37,10 @@ def for_connection(connection: Connection, **extra: Any) -> Any:
     from guanwei.core import outbound
 
     extra.setdefault("transport", outbound.transport())  # the outbound policy, after DNS
+    # The hourly budget every worker shares (Redis or the database), writes before reads.
+    from guanwei.matrix.budget import SharedRateLimiter
+
+    extra.setdefault("limiter", SharedRateLimiter())
     if connection.kind in (PlatformKind.WEIBO, PlatformKind.SANDBOX):
         # The app's level sets the connector's rate buckets; the commercial contract, search.
         extra.setdefault("level", connection.app_level)

@@ -57,6 +57,11 @@ class ConnectionForm(forms.ModelForm):
         if not settings.SANDBOX_ENABLED and self.instance.kind != PlatformKind.SANDBOX:
             kinds = [(k, label) for k, label in kinds if k != PlatformKind.SANDBOX]
         self.fields["kind"].choices = kinds
+        # Forms and scripts written before the level existed keep working: unsaid is "ordinary".
+        self.fields["app_level"].required = False
+
+    def clean_app_level(self) -> str:
+        return self.cleaned_data.get("app_level") or "ordinary"
 
     def clean_base_url(self) -> str:
         url = self.cleaned_data["base_url"].rstrip("/")

@@ -203,3 +203,20 @@ class AccountSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day} {self.followers_count}"
+
+
+class RateUse(models.Model):
+    """Calls counted against a platform's hourly limit (matrix.budget, without Redis): one row
+    per key (app, account, endpoint class) and clock hour; `block:` rows hold a platform's
+    "wait until"."""
+
+    key = models.CharField(max_length=400)
+    window = models.DateTimeField()
+    used = models.PositiveIntegerField(default=0)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="rateuse_key_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.window:%Y-%m-%d %H:00} {self.used}"

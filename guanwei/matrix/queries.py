@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,6 +25,8 @@ class Node:
     folded: bool = False
     # children grouped by matrix role, in the playbook's order, for the tree display
     groups: list[tuple[str, str, list[Node]]] = field(default_factory=list)
+    # this hour's shared rate budget (matrix.budget), for accounts with a token
+    budget: Any = None
 
     @property
     def size(self) -> int:
@@ -139,3 +143,22 @@ def troubled_accounts(member: Member, limit: int = 50) -> list[Account]:
         .exclude(health=Health.OK)
         .order_by("health_changed_at", "pk")[:limit]
     )
+
+
+def attach_budgets(tree: list[Node]) -> None:
+    """Give each shown node with a token its remaining hourly budget (one read for all)."""
+    from guanwei.matrix.budget import remaining_for
+
+    shown: list[Node] = []
+
+    def walk(nodes: list[Node]) -> None:
+        for node in nodes:
+            if getattr(node.account, "has_token", False):
+                shown.append(node)
+            if not node.folded:
+                walk(node.children)
+
+    walk(tree)
+    budgets = remaining_for([n.account for n in shown]) if shown else {}
+    for node in shown:
+        node.budget = budgets.get(node.account.pk)

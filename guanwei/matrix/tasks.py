@@ -56,3 +56,11 @@ def refresh_accounts() -> dict[str, int]:
         counts[outcome] = counts.get(outcome, 0) + 1
     log.info("matrix.refresh_accounts done=%s", counts)
     return counts
+
+
+@task()
+def prune_rate_use() -> int:
+    """matrix.prune_rate_use — forget rate-budget windows older than two hours."""
+    from guanwei.matrix.budget import prune
+
+    return prune()

@@ -37,7 +37,9 @@ def matrix_page(request: HttpRequest) -> HttpResponse:
         if node is None:
             raise Http404("account")
         node.folded = False
+        queries.attach_budgets(node.children)
         return render(request, "matrix/_children.html", {"node": node})
+    queries.attach_budgets(tree)
     return render(
         request,
         "matrix/matrix.html",

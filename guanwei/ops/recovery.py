@@ -51,6 +51,7 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.listening.tasks.poll",
         "guanwei.listening.tasks.dispatch",
         "guanwei.listening.pushes.process_pushes",
+        "guanwei.matrix.tasks.prune_rate_use",
         "guanwei.matrix.tasks.check_tokens",
         "guanwei.matrix.tasks.refresh_accounts",
         # Resumes from its last checkpoint (a live run may repeat up to one slice of netizen

@@ -76,6 +76,12 @@ JOBS: list[PeriodicJob] = [
         description="Turn stored fans-service pushes into Mentions (each push also asks at once).",
     ),
     PeriodicJob(
+        name="matrix.prune_rate_use",
+        interval=timedelta(hours=1),
+        task="guanwei.matrix.tasks.prune_rate_use",
+        description="Forget the shared rate budget's counts of hours that are over.",
+    ),
+    PeriodicJob(
         name="matrix.check_tokens",
         interval=timedelta(minutes=15),
         task="guanwei.matrix.tasks.check_tokens",

@@ -529,6 +529,16 @@ class HttpConnector:
         """Whose limits the buckets count against, besides the account (see subclasses)."""
         return self.base_url
 
+    @property
+    def rate_key(self) -> str:
+        """The key this connector's calls are counted under (app and account)."""
+        return self._http.account
+
+    @property
+    def rates(self) -> dict[str, Rate]:
+        """The hourly limits per endpoint class the buckets enforce."""
+        return dict(self._http.rates)
+
     def _account_key(self) -> str:
         who = self.uid or (
             hashlib.sha256(self._access_token.encode()).hexdigest()[:12]
