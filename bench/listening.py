@@ -17,8 +17,9 @@ one per platform item (the unique constraint makes it 0 unless it is broken). `p
 stream reads per second of wall time; `p95_lag_s`: 95th percentile of (received_at − the item's
 time on the sandbox) over polled mentions (pushed DMs are counted apart: `push_p95_lag_s`).
 
-(b) Store stage. Texts of the CED cascades (`$GUANWEI_DATA_DIR/ced/cascades.jsonl.gz`: all
-1,274,456 reposts and the 3,387 sources; `--quick` the first 100,000) are fed to
+(b) Store stage. The items of the CED cascades (`$GUANWEI_DATA_DIR/ced/cascades.jsonl.gz`: all
+1,274,456 reposts and the 3,387 sources, reposts without words included; `--quick` the first
+100,000) are fed to
 `listening.store.store` in batches of 1,000 (normalise, sentiment, emotion, fingerprint and
 voices, bulk insert) inside one transaction per batch, as a stream's read does.
 `mentions_per_s` = stored mentions / wall seconds.
@@ -71,9 +72,7 @@ def ced_items(limit: int | None):  # type: ignore[no-untyped-def]
             cascade = json.loads(line)
             source = cascade["source"]
             for post in [source, *cascade["reposts"]]:
-                text = post.get("text") or ""
-                if not text:
-                    continue
+                text = post.get("text") or ""  # a repost without words is an item too
                 try:
                     at = datetime.fromtimestamp(int(post.get("time") or 0), UTC)
                 except (TypeError, ValueError, OverflowError):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from guanwei.core.lists import keyset_page
-from guanwei.core.permissions import get_for, member_required
+from guanwei.core.links import absolute_url
+from guanwei.core.permissions import can, get_for, member_required
 from guanwei.listening import pushes, queries
 from guanwei.matrix.models import Account, Connection
 
@@ -18,10 +20,17 @@ VIEW = "account.view"
 
 @member_required(VIEW)
 def overview(request: HttpRequest) -> HttpResponse:
-    page = keyset_page(queries.mentions_of(request.member), request, per_page=30, order=("-received_at",))
+    member = request.member
+    page = keyset_page(queries.mentions_of(member), request, per_page=30, order=("-received_at",))
+    # Where each Weibo connection's fans service must push (set in the account's 开发模式).
+    callbacks = (
+        [(c, absolute_url(reverse("listening:push", args=[c.pk])))
+         for c in Connection.objects.for_member(member).exclude(kind="mastodon").order_by("name")]
+        if can(member, "connection.view") else []
+    )  # fmt: skip
     return render(
         request, "listening/overview.html",
-        {"streams": queries.streams_of(request.member), "page": page},
+        {"streams": queries.streams_of(member), "page": page, "callbacks": callbacks},
     )  # fmt: skip
 
 

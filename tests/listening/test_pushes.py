@@ -74,3 +74,9 @@ def test_events_are_kept_and_ignored_and_bad_bodies_refused(client, personas, co
                       content_type="application/json")  # fmt: skip
     assert big.status_code == 413
     assert Push.objects.count() == 1
+
+
+def test_the_listening_page_tells_admins_where_pushes_go(personas, client_for, connection):
+    html = client_for("bob").get("/listening/").content.decode()
+    assert f"/listening/push/{connection.pk}/" in html
+    assert f"/listening/push/{connection.pk}/" not in client_for("carol").get("/listening/").content.decode()
