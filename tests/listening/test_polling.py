@@ -132,3 +132,19 @@ def test_consumers_see_every_mention_once_in_id_order(personas, world, settings)
         assert ConsumerCursor.objects.get(name="test-consumer").last_id == seen[-1]  # not moved
     finally:
         consumers.CONSUMERS.pop("test-consumer", None)
+
+
+def test_a_posts_comments_and_reposts_are_streams_of_their_own(personas, world):
+    parent = personas.accounts["parent"]
+    official = SandboxUser.objects.get(pk=int(world.account("parent").uid))
+    launch = sandbox.post_status(official, "新品发布：示例乳业低糖酸奶")
+    for kind in ("post_comments", "post_reposts"):
+        Stream.objects.create(enterprise=personas.enterprise, account=parent, kind=kind, target=str(launch.pk))
+    fan = _netizen("尝鲜的网友")
+    sandbox.comment(fan, launch, "已下单，期待")
+    sandbox.repost(fan, launch, "推荐给大家")
+    _poll_all()
+    comment = Mention.objects.get(text="已下单，期待")
+    assert comment.kind == "comment" and comment.thread_id == str(launch.pk)
+    assert Stream.objects.get(account=parent, kind="post_comments").cursor
+    assert Mention.objects.filter(kind="repost", text__contains="推荐给大家").count() == 1
