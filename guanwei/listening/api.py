@@ -4,6 +4,7 @@
 
 import re
 from datetime import datetime
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -64,7 +65,7 @@ class MentionOut(Schema):
 
 class MentionFilter(Schema):
     account: int | None = Field(None, description="an account id")
-    kind: str = Field("", max_length=10, description="status | comment | repost | dm")
+    kind: Literal["status", "comment", "repost", "dm"] | None = Field(None, description="the item's kind")
     since: datetime | None = Field(None, description="received at or after (ISO 8601)")
 
     @field_validator("since", mode="before")
@@ -100,6 +101,6 @@ def mentions(request: HttpRequest, filters: Query[MentionFilter]):  # type: igno
     member = member_of(request)
     require(member, VIEW)
     account = get_for(member, Account, filters.account, VIEW).pk if filters.account is not None else None
-    return queries.mentions_of(member, account_id=account, kind=filters.kind, since=filters.since).order_by(
+    return queries.mentions_of(member, account_id=account, kind=filters.kind or "", since=filters.since).order_by(
         "-received_at", "-id"
     )

@@ -80,3 +80,9 @@ def test_the_listening_page_tells_admins_where_pushes_go(personas, client_for, c
     html = client_for("bob").get("/listening/").content.decode()
     assert f"/listening/push/{connection.pk}/" in html
     assert f"/listening/push/{connection.pk}/" not in client_for("carol").get("/listening/").content.decode()
+
+
+def test_hostile_receiver_addresses_are_404_not_500(client, db):
+    for raw in ("99999999999999999999999999", "0"):
+        assert client.get(f"/listening/push/{raw}/?{_signed('&echostr=x')}").status_code == 404
+        assert client.post(f"/listening/push/{raw}/", data="{}", content_type="application/json").status_code == 404
