@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from guanwei.core.lists import keyset_page
 from guanwei.core.links import absolute_url
+from guanwei.core.lists import keyset_page
 from guanwei.core.permissions import can, get_for, member_required
 from guanwei.listening import pushes, queries
 from guanwei.matrix.models import Account, Connection
