@@ -23,7 +23,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,6 +39,10 @@ def _window(now: float) -> tuple[int, float]:
     """The clock hour `now` falls in (its start, epoch seconds) and the seconds left in it."""
     start = int(now // 3600 * 3600)
     return start, start + 3600 - now
+
+
+def window_now() -> tuple[int, float]:
+    return _window(time.time())
 
 
 def _limit(rate: Rate, group: str, write: bool) -> int:
@@ -209,39 +212,6 @@ class Remaining:
     @property
     def left(self) -> int | None:
         return None if self.limit is None else max(0, self.limit - self.used)
-
-
-def remaining_for(accounts: Sequence[Any]) -> dict[int, Remaining]:
-    """What is left of each account's hourly budget (the "total" class) — one connector per
-    connection (for its key and limits), one read of the counts."""
-    from contextlib import closing
-
-    from guanwei.matrix import connectors
-    from guanwei.platforms.base import PlatformError
-
-    window, left = _window(time.time())
-    per_connection: dict[int, tuple[str, Rate | None]] = {}
-    keys: dict[int, str] = {}
-    for account in accounts:
-        if account.connection_id not in per_connection:
-            try:
-                with closing(connectors.for_connection(account.connection)) as app:
-                    # the app's key ends in ":app"; an account's, in ":<uid>"
-                    per_connection[account.connection_id] = (
-                        app.rate_key.rsplit(":", 1)[0], app.rates.get("total"),
-                    )  # fmt: skip
-            except PlatformError:
-                per_connection[account.connection_id] = ("", None)
-        prefix, total = per_connection[account.connection_id]
-        if prefix and total is not None:
-            keys[account.pk] = f"{prefix}:{account.platform_uid}:total"
-    used = store().used_many(list(keys.values()), window) if keys else {}
-    out = {}
-    for account in accounts:
-        _prefix, total = per_connection[account.connection_id]
-        limit = math.floor(total.count * 3600 / total.period_s) if total else None
-        out[account.pk] = Remaining(limit, used.get(keys.get(account.pk, ""), 0), int(left))
-    return out
 
 
 def prune(now: datetime | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -11,6 +13,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 
 from guanwei.core import clock
 from guanwei.core.models import Member
+from guanwei.matrix.budget import Remaining, store, window_now
 from guanwei.matrix.models import Account, Health, MatrixRole
 
 _ROLE_ORDER = {role: i for i, role in enumerate(MatrixRole.values)}
@@ -146,8 +149,6 @@ def troubled_accounts(member: Member, limit: int = 50) -> list[Account]:
 
 def attach_budgets(tree: list[Node]) -> None:
     """Give each shown node with a token its remaining hourly budget (one read for all)."""
-    from guanwei.matrix.budget import remaining_for
-
     shown: list[Node] = []
 
     def walk(nodes: list[Node]) -> None:
@@ -161,3 +162,36 @@ def attach_budgets(tree: list[Node]) -> None:
     budgets = remaining_for([n.account for n in shown]) if shown else {}
     for node in shown:
         node.budget = budgets.get(node.account.pk)
+
+
+def remaining_for(accounts: Sequence[Any]) -> dict[int, Remaining]:
+    """What is left of each account's hourly budget (the "total" class) — one connector per
+    connection (for its key and limits), one read of the counts."""
+    from contextlib import closing
+
+    from guanwei.matrix import connectors
+    from guanwei.platforms.base import PlatformError
+
+    window, left = window_now()
+    per_connection: dict[int, tuple[str, Any]] = {}
+    keys: dict[int, str] = {}
+    for account in accounts:
+        if account.connection_id not in per_connection:
+            try:
+                with closing(connectors.for_connection(account.connection)) as app:
+                    # the app's key ends in ":app"; an account's, in ":<uid>"
+                    per_connection[account.connection_id] = (
+                        app.rate_key.rsplit(":", 1)[0], app.rates.get("total"),
+                    )  # fmt: skip
+            except PlatformError:
+                per_connection[account.connection_id] = ("", None)
+        prefix, total = per_connection[account.connection_id]
+        if prefix and total is not None:
+            keys[account.pk] = f"{prefix}:{account.platform_uid}:total"
+    used = store().used_many(list(keys.values()), window) if keys else {}
+    out = {}
+    for account in accounts:
+        _prefix, total = per_connection[account.connection_id]
+        limit = math.floor(total.count * 3600 / total.period_s) if total else None
+        out[account.pk] = Remaining(limit, used.get(keys.get(account.pk, ""), 0), int(left))
+    return out
