@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "guanwei.core",
     "guanwei.matrix",
     "guanwei.listening",
+    "guanwei.publishing",
     "guanwei.sandbox",
     "guanwei.ops",
     "guanwei.api",

@@ -122,6 +122,7 @@ def _invalid(request, exc: ValidationError):  # type: ignore[no-untyped-def]
 api.add_router("/", "guanwei.core.api.router")
 api.add_router("/", "guanwei.matrix.api.router")
 api.add_router("/", "guanwei.listening.api.router")
+api.add_router("/", "guanwei.publishing.api.router")
 
 def not_found(request, unknown: str):  # type: ignore[no-untyped-def]
     """Unknown paths under /api/v1/ answer in JSON like every other API error."""

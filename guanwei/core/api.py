@@ -4,7 +4,7 @@
 from datetime import datetime
 
 from django.http import Http404, HttpRequest
-from ninja import Field, FilterSchema, Query, Router, Schema
+from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from guanwei.core import queries
@@ -94,7 +94,7 @@ def channel_list(request: HttpRequest):  # type: ignore[no-untyped-def]
 def channel_test(request: HttpRequest, channel_id: int):  # type: ignore[no-untyped-def]
     member = member_of(request)
     channel = get_for(member, Channel, channel_id, "channel.manage")
-    return 202, do_send_test_message(member, channel, request)
+    return Status(202, do_send_test_message(member, channel, request))
 
 
 @router.get("/channels/{channel_id}/deliveries/{delivery_id}", response=DeliveryOut, tags=["channels"],

@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "connection.view": ADMINS,
     "ops.view": ADMINS,  # the enterprise's own slice of /ops/status
     "apitoken.manage": ALL,
+    "post.view": ALL,
     "post.edit": ADMINS | {R.EDITOR, R.CAMPAIGN},
     "post.review": ADMINS | {R.REVIEWER},
     "inbox.reply": ADMINS | {R.AGENT},

@@ -47,6 +47,8 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.core.channels.retry_deliveries",
         # Starts the file again from its first row (a lost run's rows are not kept).
         "guanwei.core.exports.run_export",
+        # A claimed target is settled by its state machine (a lost send is reconciled).
+        "guanwei.publishing.tasks.dispatch",
         # Reads move cursors only with what they stored; a push is claimed before processing.
         "guanwei.listening.tasks.poll",
         "guanwei.listening.tasks.dispatch",

@@ -57,6 +57,13 @@ JOBS: list[PeriodicJob] = [
         description="Send channel deliveries whose retry is due (backoff 30 s … 2 h, 6 attempts).",
     ),
     PeriodicJob(
+        name="publishing.dispatch",
+        interval=timedelta(seconds=5),
+        task="guanwei.publishing.tasks.dispatch",
+        description="Publish due targets exactly once (claim, send, settle lost answers from the "
+        "account's own timeline).",
+    ),
+    PeriodicJob(
         name="listening.poll",
         interval=timedelta(seconds=15),
         task="guanwei.listening.tasks.poll",

@@ -52,6 +52,9 @@ class RejectNulBytesMiddleware:
             "multipart/form-data",
         ):
             try:
+                # The raw body first: once request.POST has read the stream, a view that wants
+                # the body (django-ninja parsing JSON) could not have it any more (a 500).
+                request.body  # noqa: B018 - cached for request.POST and for the view
                 sources.append(request.POST)
             except Exception:  # malformed or too large: the view's own handling answers
                 return None

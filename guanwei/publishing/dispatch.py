@@ -1,0 +1,252 @@
+"""Exactly-once dispatch: due targets go out once, however many workers run and whatever the
+platform does.
+
+1. **Claim.** A due target moves scheduled → publishing by a conditional update (core.states):
+   of N workers that see it, one wins; the others move on.
+2. **Check again** at send time: the account still has a live token, the text still fits, the
+   author may still publish. A target due longer ago than LATE_CUTOFF is `missed` instead.
+3. **Send.** Mastodon gets the target's Idempotency-Key (the same on every attempt). Weibo has
+   none, so before any second attempt the account's own timeline is read first (`reconcile`).
+4. **Settle.** Success → published (Publication with id and URL). `timeout` (the write may have
+   landed: a lost response, a gateway's 502/504) → unconfirmed, then reconciled: found on the
+   timeline → published; not found after RECONCILE_AFTER → scheduled again. Transient errors
+   (rate limit, unavailable) → scheduled again with backoff (the platform's retry-after when it
+   gives one). Permanent errors → failed. Each outcome is told through the channels
+   (`post.published`, `post.failed`, `post.unconfirmed`), failures to the author personally.
+5. **A worker killed mid-send** leaves a target in publishing; after STALE_CLAIM it is treated
+   as unconfirmed (it may have been sent) and reconciled like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import closing
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from guanwei.core import channels, clock
+from guanwei.core.errors import ActionError
+from guanwei.core.links import absolute_url
+from guanwei.core.permissions import can
+from guanwei.core.states import transition
+from guanwei.matrix import connectors
+from guanwei.matrix.health import record_platform_error, record_platform_ok
+from guanwei.publishing.actions import check_account, check_text
+from guanwei.publishing.models import Publication, Target, TargetState
+from guanwei.textkit.normalize import fold
+
+log = logging.getLogger("guanwei.publishing")
+S = TargetState
+
+LATE_CUTOFF = timedelta(hours=1)  # due longer ago than this: missed, the author decides
+STALE_CLAIM = timedelta(minutes=2)  # publishing for longer: the worker is gone
+RECONCILE_AFTER = timedelta(seconds=60)  # unconfirmed and not on the timeline after this: resend
+MAX_ATTEMPTS = 6
+BACKOFF_S = (15, 60, 300, 900, 1800)
+TIMELINE_COUNT = 20
+
+
+def _publication(target: Target) -> Publication:
+    publication, _ = Publication.objects.get_or_create(target=target, defaults={"enterprise_id": target.enterprise_id})
+    return publication
+
+
+def _record_error(target: Target, error: Any) -> None:
+    publication = _publication(target)
+    publication.errors = [*publication.errors, {
+        "at": clock.now().isoformat(timespec="seconds"), "kind": getattr(error, "kind", "error"),
+        "code": str(getattr(error, "code", "") or ""), "message": str(error)[:300],
+    }][-20:]  # fmt: skip
+    publication.save(update_fields=["errors"])
+
+
+def _tell(target: Target, event: str, title: str, level: str, author_too: bool) -> None:
+    post = target.post
+    url = absolute_url(f"/api/v1/posts/{post.pk}")
+    message = channels.Message(
+        title=title, text=target.body[:200], url=url, level=level,
+        data={"post_id": post.pk, "target_id": target.pk, "account_id": target.account_id,
+              "state": target.state},
+    )  # fmt: skip
+    channels.send(target.enterprise, event, message, member=post.author if author_too else None)
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Is a post on the timeline the text we sent? Weibo strips #话题# from shared text and may
+    shorten links; compare what is left, folded."""
+
+    def core(s: str) -> str:
+        s = re.sub(r"#[^#\s]{1,40}#", "", s)
+        s = re.sub(r"https?://\S+", "", s)
+        return re.sub(r"\s+", "", fold(s))
+
+    return bool(core(a)) and core(a) == core(b)
+
+
+def _published(target: Target, remote: Any, *, found: bool = False, expected: str = S.PUBLISHING) -> bool:
+    now = clock.now()
+    with transaction.atomic():
+        if not transition(target, S.PUBLISHED, expected=expected, reason="found on timeline" if found else ""):
+            return False
+        Publication.objects.update_or_create(
+            target=target,
+            defaults={"enterprise_id": target.enterprise_id, "platform_id": str(remote.id)[:64],
+                      "url": (remote.url or "")[:300], "published_at": now, "found_by_reconciliation": found},
+        )  # fmt: skip
+        _tell(target, "post.published", f"已发布到 @{target.account.screen_name}", "info", author_too=False)
+    log.info("publishing.published enterprise=%s target=%s account=%s platform_id=%s found=%s",
+             target.enterprise_id, target.pk, target.account_id, remote.id, found)  # fmt: skip
+    return True
+
+
+def _find_on_timeline(connector: Any, target: Target) -> Any | None:
+    since = (target.first_sent_at or target.claimed_at or clock.now()) - timedelta(minutes=2)
+    for post in connector.own_timeline(count=TIMELINE_COUNT):
+        if post.created_at >= since and _same_text(post.text, target.body):
+            return post
+    return None
+
+
+def claim_due(limit: int = 100) -> list[Target]:
+    """Targets due now, each claimed by this worker (scheduled → publishing)."""
+    now = clock.now()
+    candidates = list(
+        Target.objects.filter(state=S.SCHEDULED, due_at__lte=now)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .select_related("account__connection", "post__author", "enterprise")
+        .order_by("due_at", "pk")[:limit]
+    )
+    claimed = []
+    for target in candidates:
+        if now - target.due_at > LATE_CUTOFF and target.attempts == 0:
+            if transition(target, S.MISSED, expected=S.SCHEDULED, reason="past the late cutoff"):
+                _tell(target, "post.missed", f"错过发布时间：@{target.account.screen_name}", "warning", author_too=True)
+            continue
+        if transition(
+            target, S.PUBLISHING, expected=S.SCHEDULED,
+            updates={"claimed_at": now, "attempts": target.attempts + 1,
+                     "first_sent_at": target.first_sent_at or now},
+        ):  # fmt: skip
+            claimed.append(target)
+    return claimed
+
+
+def _retry_later(target: Target, error: Any, expected: str) -> None:
+    if target.attempts >= MAX_ATTEMPTS:
+        _fail(target, error, expected)
+        return
+    wait = BACKOFF_S[min(target.attempts, len(BACKOFF_S)) - 1]
+    if getattr(error, "retry_after_s", None):
+        wait = max(wait, int(error.retry_after_s))
+    transition(target, S.SCHEDULED, expected=expected, reason=f"{error.kind}: retry in {wait}s",
+               updates={"next_attempt_at": clock.now() + timedelta(seconds=wait)})  # fmt: skip
+
+
+def _fail(target: Target, error: Any, expected: str) -> None:
+    with transaction.atomic():
+        if transition(target, S.FAILED, expected=expected, reason=str(error)[:300]):
+            name = target.account.screen_name if target.account else "—"
+            _tell(target, "post.failed", f"发布失败：@{name}（{str(error)[:80]}）", "error", author_too=True)
+
+
+def send(target: Target) -> str:
+    """One attempt at a claimed target (state publishing). Returns the state it ends in."""
+    from guanwei.platforms.base import PlatformError
+
+    account = target.account
+    try:
+        if account is None:
+            raise ActionError("the account was removed from the matrix")
+        check_account(target.post.author, account)
+        check_text(target.body, account)
+        if not can(target.post.author, "post.edit"):
+            raise ActionError("the author may no longer publish")
+    except ActionError as exc:
+        error = PlatformError("forbidden", exc.message, code="precheck", permanent=True)
+        _record_error(target, error)
+        _fail(target, error, S.PUBLISHING)
+        return S.FAILED
+    try:
+        with closing(connectors.for_account(account)) as connector:
+            if target.attempts > 1 and not connector.capabilities.idempotent_writes:
+                # An earlier attempt may have landed: look before sending again.
+                found = _find_on_timeline(connector, target)
+                if found is not None:
+                    _published(target, found, found=True)
+                    return S.PUBLISHED
+            remote = connector.publish(
+                target.body, idempotency_key=str(target.idempotency_key),
+                # Weibo wants the real IP of the person who acted: the author's when they wrote it;
+                # a post made without a request (a script on the server) says loopback.
+                rip=target.post.rip or "127.0.0.1",
+            )  # fmt: skip
+    except PlatformError as error:
+        record_platform_error(account, error)
+        _record_error(target, error)
+        if error.kind == "timeout":
+            with transaction.atomic():
+                if transition(target, S.UNCONFIRMED, expected=S.PUBLISHING, reason=str(error)[:300]):
+                    _tell(target, "post.unconfirmed", f"待确认：@{account.screen_name}", "warning", author_too=False)
+            return S.UNCONFIRMED
+        if error.permanent:
+            _fail(target, error, S.PUBLISHING)
+            return S.FAILED
+        _retry_later(target, error, S.PUBLISHING)
+        return S.SCHEDULED
+    record_platform_ok(account)
+    _published(target, remote)
+    return S.PUBLISHED
+
+
+def reconcile(target: Target) -> str:
+    """Settle an unconfirmed target: on the timeline → published; else after RECONCILE_AFTER,
+    scheduled again (the next attempt looks once more before it sends)."""
+    from guanwei.platforms.base import PlatformError
+
+    try:
+        with closing(connectors.for_account(target.account)) as connector:
+            found = _find_on_timeline(connector, target)
+    except PlatformError as error:
+        record_platform_error(target.account, error)
+        return S.UNCONFIRMED  # try again at the next run
+    if found is not None:
+        _published(target, found, found=True, expected=S.UNCONFIRMED)
+        return S.PUBLISHED
+    if clock.now() - (target.claimed_at or clock.now()) >= RECONCILE_AFTER:
+        transition(target, S.SCHEDULED, expected=S.UNCONFIRMED, reason="not on the timeline: send again",
+                   updates={"next_attempt_at": clock.now()})  # fmt: skip
+        return S.SCHEDULED
+    return S.UNCONFIRMED
+
+
+def recover_stale() -> int:
+    """Targets left in publishing by a worker that died: unconfirmed (they may have gone out)."""
+    stale = Target.objects.filter(state=S.PUBLISHING, claimed_at__lt=clock.now() - STALE_CLAIM)
+    moved = 0
+    for target in stale.select_related("account"):
+        moved += transition(target, S.UNCONFIRMED, expected=S.PUBLISHING, reason="worker lost mid-send")
+    return moved
+
+
+def run(limit: int = 100) -> dict[str, int]:
+    """One round (the job publishing.dispatch): recover, reconcile, claim and send."""
+    outcomes: dict[str, int] = {}
+
+    def count(state: str) -> None:
+        outcomes[str(state)] = outcomes.get(str(state), 0) + 1
+
+    recover_stale()
+    for target in Target.objects.filter(state=S.UNCONFIRMED, account__isnull=False).select_related("account__connection", "post")[:limit]:
+        count(reconcile(target))
+    for target in claim_due(limit):
+        try:
+            count(send(target))
+        except Exception:  # isolation: one target's bug must not stop the others (logged);
+            # it stays in publishing and is recovered as unconfirmed after STALE_CLAIM
+            log.exception("publishing.send_crashed target=%s", target.pk)
+            count("crashed")
+    return outcomes

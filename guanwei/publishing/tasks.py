@@ -1,0 +1,20 @@
+"""Background entry points of publishing (scheduled in ops/schedule.py)."""
+
+from __future__ import annotations
+
+import logging
+
+from django_tasks import task
+
+from guanwei.publishing import dispatch as dispatching
+
+log = logging.getLogger("guanwei.publishing.tasks")
+
+
+@task(queue_name="publish")
+def dispatch() -> dict[str, int]:
+    """publishing.dispatch — settle unconfirmed targets, then claim and send the due ones."""
+    outcomes = dispatching.run()
+    if outcomes:
+        log.info("publishing.dispatch outcomes=%s", outcomes)
+    return outcomes

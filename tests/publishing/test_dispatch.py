@@ -1,0 +1,154 @@
+"""Exactly-once dispatch against the built-in sandbox over real HTTP (live_server), under every
+fault kind the sandbox injects: what lands on the platform is one status per target."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.db import connection, connections
+
+from guanwei.core import clock
+from guanwei.core.models import Notification
+from guanwei.matrix.models import Account, Connection
+from guanwei.publishing import actions, dispatch
+from guanwei.publishing.models import Target
+from guanwei.sandbox import faults
+from guanwei.sandbox.models import App, Status
+from guanwei.sandbox.world import ensure_demo_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TEXT = "示例乳业低糖酸奶今日上市，欢迎品尝 https://demo.guanwei.local/p/1"
+
+
+@pytest.fixture
+def world(personas, live_server, settings):  # type: ignore[no-untyped-def]
+    demo = ensure_demo_world("http://testserver")
+    settings.BASE_URL = live_server.url
+    Connection.objects.filter(pk=personas.connection.pk).update(
+        base_url=f"{live_server.url}/sandbox", app_key=demo.app_key, app_secret=demo.app_secret, app_level="partner",
+        safe_domain="demo.guanwei.local",
+    )
+    for role in ("parent", "product"):
+        remote = demo.account(role)
+        Account.objects.filter(pk=personas.accounts[role].pk).update(
+            platform_uid=remote.uid, token=remote.token, token_expires_at=None
+        )
+    return demo
+
+
+def _app(world):  # type: ignore[no-untyped-def]
+    return App.objects.get(app_key=world.app_key)
+
+
+def _approved(personas, *roles: str, text: str = TEXT):  # type: ignore[no-untyped-def]
+    post = actions.do_create_post(personas.carol, text=text, accounts=[personas.accounts[r].pk for r in roles])
+    actions.do_submit(personas.carol, post)
+    actions.do_approve(personas.dave, post)
+    return post
+
+
+def _on_platform(world, role: str, text: str = TEXT) -> int:  # type: ignore[no-untyped-def]
+    return Status.objects.filter(user_id=int(world.account(role).uid), text=text, deleted_at=None).count()
+
+
+def _states(post) -> list[str]:  # type: ignore[no-untyped-def]
+    return [t.state for t in Target.objects.filter(post=post).order_by("pk")]
+
+
+def test_a_post_for_two_accounts_goes_out_once_each(personas, world):
+    post = _approved(personas, "parent", "product")
+    outcome = dispatch.run()
+    assert outcome == {"published": 2}, [t.publication.errors for t in Target.objects.filter(post=post)]
+    assert _states(post) == ["published", "published"]
+    assert _on_platform(world, "parent") == 1 and _on_platform(world, "product") == 1
+    target = Target.objects.filter(post=post).first()
+    status = Status.objects.get(user_id=int(world.account("parent").uid), text=TEXT)
+    assert target.publication.platform_id == str(status.pk) and target.publication.url
+    assert dispatch.run() == {}  # nothing left: nothing sent twice
+
+
+def test_a_lost_response_is_found_on_the_timeline_not_sent_again(personas, world):
+    faults.add_fault("response_lost", "statuses/share", app=_app(world), times=1, delay_s=0)
+    post = _approved(personas, "parent")
+    assert dispatch.run() == {"unconfirmed": 1}
+    assert _on_platform(world, "parent") == 1  # it did land
+    assert dispatch.run() == {"published": 1}  # reconciliation found it
+    target = Target.objects.get(post=post)
+    assert target.publication.found_by_reconciliation and _on_platform(world, "parent") == 1
+
+
+def test_a_timeout_that_did_not_land_is_sent_again_once(personas, world):
+    faults.add_fault("timeout", "statuses/share", app=_app(world), times=1, delay_s=0)
+    post = _approved(personas, "parent")
+    assert dispatch.run() == {"unconfirmed": 1}
+    assert _on_platform(world, "parent") == 0
+    with mock.patch.object(dispatch, "RECONCILE_AFTER", timedelta(0)):
+        assert dispatch.run() == {"scheduled": 1, "published": 1}  # not found → sent again
+    assert _states(post) == ["published"] and _on_platform(world, "parent") == 1
+
+
+@pytest.mark.parametrize(("kind", "extra"), [("http_5xx", {"http_status": 503}), ("rate_limit", {})])
+def test_transient_errors_wait_and_then_publish_once(personas, world, kind, extra):
+    faults.add_fault(kind, "statuses/share", app=_app(world), times=1, **extra)
+    post = _approved(personas, "parent")
+    assert dispatch.run() == {"scheduled": 1}
+    target = Target.objects.get(post=post)
+    assert target.next_attempt_at > clock.now() and target.publication.errors
+    with time_machine.travel(target.next_attempt_at + timedelta(seconds=1)):
+        assert dispatch.run() == {"published": 1}
+    assert _on_platform(world, "parent") == 1
+
+
+def test_an_expired_token_fails_the_target_and_tells_the_author(personas, world):
+    faults.add_fault("expired_token", "statuses/share", app=_app(world), times=1)
+    post = _approved(personas, "parent")
+    assert dispatch.run() == {"failed": 1}
+    assert _on_platform(world, "parent") == 0
+    notice = Notification.objects.get(member=personas.carol)
+    assert "发布失败" in notice.title
+    assert Account.objects.get(pk=personas.accounts["parent"].pk).health == "token_expired"
+    assert Target.objects.get(post=post).publication.errors[-1]["code"] == "21327"
+
+
+def test_a_worker_killed_mid_send_is_settled_by_the_next(personas, world):
+    post = _approved(personas, "parent")
+    (claimed,) = dispatch.claim_due()  # the worker took it… and died before sending
+    with time_machine.travel(clock.now() + dispatch.STALE_CLAIM + timedelta(seconds=1)):
+        with mock.patch.object(dispatch, "RECONCILE_AFTER", timedelta(0)):
+            outcomes = dispatch.run()
+    assert outcomes == {"scheduled": 1, "published": 1}
+    assert _states(post) == ["published"] and _on_platform(world, "parent") == 1
+
+
+def test_a_target_past_the_late_cutoff_is_missed_not_sent(personas, world):
+    post = _approved(personas, "parent")
+    with time_machine.travel(clock.now() + dispatch.LATE_CUTOFF + timedelta(minutes=1)):
+        assert dispatch.run() == {}
+    assert _states(post) == ["missed"] and _on_platform(world, "parent") == 0
+    assert Notification.objects.filter(member=personas.carol, title__contains="错过").exists()
+
+
+def test_two_workers_claim_each_due_target_once(personas, world):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real concurrent connections (the in-memory SQLite test DB shares one cache)")
+    posts = [_approved(personas, "parent", "product", text=f"{TEXT} {i}") for i in range(10)]
+    claimed: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            claimed.extend(t.pk for t in dispatch.claim_due())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(Target.objects.filter(post__in=posts).values_list("pk", flat=True))
