@@ -77,6 +77,7 @@ BY_ROUTE: dict[tuple[str, str], Lookup] = {
 NOT_OBJECTS: dict[tuple[str, str], str] = {
     ("web:area", "slug"): "combination",
     ("api_not_found", "unknown"): "no/such/endpoint",
+    ("publishing:post_action", "action"): "cancel",
 }
 
 # Which registered parameters are official accounts (for the account-limit walk).

@@ -85,6 +85,10 @@ class Post(models.Model):
         order = [s.value for s in TargetState]
         return min(states, key=order.index)
 
+    @property
+    def state_label(self) -> str:
+        return str(TargetState(self.state).label)
+
 
 class Target(models.Model):
     """The Post on one account, with its own state (TARGET_MACHINE)."""
