@@ -74,10 +74,20 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         object_type="publishing.target", object_id__in=[str(t.pk) for t in targets]
     ).select_related("actor").order_by("-created_at", "-pk")[:50]
     member = request.member
+    labels = dict(TargetState.choices)
+    names = {str(t.pk): (t.account.screen_name if t.account else "—") for t in targets}
+    for event in events:
+        event.account_name = names.get(event.object_id, "—")
+        event.from_label = labels.get(event.from_state, event.from_state)
+        event.to_label = labels.get(event.to_state, event.to_state)
+    states = {t.state for t in targets}
     context = {
         "post": post, "targets": targets, "events": events,
-        "can_edit": can(member, "post.edit"),
-        "can_review": can(member, "post.review") and post.author_id != member.pk,
+        "can_submit": can(member, "post.edit") and TargetState.DRAFT in states,
+        "can_cancel": can(member, "post.edit") and bool(states & {"draft", "in_review", "approved", "scheduled", "missed", "failed"}),
+        "can_schedule": can(member, "post.edit") and post.approved_by_id is not None
+        and bool(states & {"approved", "scheduled", "missed", "failed"}),
+        "can_review": can(member, "post.review") and post.author_id != member.pk and TargetState.IN_REVIEW in states,
         "schedule_form": ScheduleForm(initial={"scheduled_at": post.scheduled_at}),
         "comment_form": CommentForm(),
     }  # fmt: skip

@@ -1,0 +1,49 @@
+"""In the browser, on the seeded demo: an editor composes for two accounts and submits, the
+reviewer approves, the worker publishes to the sandbox, the post shows on the sandbox's
+timeline, and the editor sees it published with its link."""
+
+import pytest
+
+from guanwei.matrix.models import Account
+from guanwei.ops.seed import DEMO_PASSWORD, seed_demo
+from guanwei.publishing import dispatch
+from tests.browser.conftest import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+TEXT = "示例乳业低糖酸奶今日上市，欢迎品尝 https://demo.guanwei.local/launch"
+
+
+def test_compose_review_publish_and_see_it_on_the_platform(live_server, browser, page, settings, screenshots):
+    settings.BASE_URL = live_server.url
+    seed_demo(live_server.url, with_history=False)
+    parent = Account.objects.get(screen_name="示例乳业官方微博")
+    product = Account.objects.get(screen_name="示例乳业产品")
+
+    login(page, live_server.url, "wangfang", DEMO_PASSWORD)  # 内容编辑
+    page.goto(live_server.url + "/publishing/compose/")
+    page.fill("#id_text", TEXT)
+    page.wait_for_selector("#length >> text=还可输入")  # the server's live count
+    page.check(f"input[name=accounts][value='{parent.pk}']")
+    page.check(f"input[name=accounts][value='{product.pk}']")
+    page.click("text=保存并送审")
+    page.wait_for_url(live_server.url + "/publishing/posts/*/")
+    post_url = page.url
+    assert "待审核" in page.inner_text("main")
+
+    reviewer = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN").new_page()
+    login(reviewer, live_server.url, "liuyang", DEMO_PASSWORD)  # 审核
+    reviewer.goto(post_url)
+    reviewer.click("main button:has-text('批准')")
+    assert "已批准并排期" in reviewer.inner_text("main")
+    reviewer.context.close()
+
+    assert dispatch.run() == {"published": 2}  # what the worker does every 5 s
+
+    page.goto(live_server.url + "/sandbox/")
+    assert "示例乳业低糖酸奶今日上市" in page.inner_text("body")
+    page.goto(post_url)
+    main = page.inner_text("main")
+    assert main.count("已发布") >= 2
+    link = page.locator("main table a").first.get_attribute("href")
+    assert link and "/sandbox/" in link
+    page.screenshot(path=screenshots / "post-published-1280-zh.png", full_page=True)
