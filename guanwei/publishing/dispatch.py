@@ -13,8 +13,12 @@ platform does.
    (rate limit, unavailable) → scheduled again with backoff (the platform's retry-after when it
    gives one). Permanent errors → failed. Each outcome is told through the channels
    (`post.published`, `post.failed`, `post.unconfirmed`), failures to the author personally.
-5. **A worker killed mid-send** leaves a target in publishing; after STALE_CLAIM it is treated
-   as unconfirmed (it may have been sent) and reconciled like any other.
+5. **Many workers.** The periodic job claims what is due and hands each claimed target to the
+   `publishing.send_target` task, so every worker sends; a task whose claim is no longer the
+   target's (it was settled and claimed again meanwhile) does nothing.
+6. **A worker killed mid-send** leaves a target in publishing; STALE_SEND after its send began
+   (or STALE_CLAIM after a claim no worker took up) it is treated as unconfirmed — it may have
+   been sent — and reconciled like any other.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django_tasks import task
 
 from guanwei.core import channels, clock
 from guanwei.core.errors import ActionError
@@ -43,7 +48,8 @@ log = logging.getLogger("guanwei.publishing")
 S = TargetState
 
 LATE_CUTOFF = timedelta(hours=1)  # due longer ago than this: missed, the author decides
-STALE_CLAIM = timedelta(minutes=2)  # publishing for longer: the worker is gone
+STALE_SEND = timedelta(minutes=2)  # a send begun this long ago and not settled: its worker is gone
+STALE_CLAIM = timedelta(minutes=30)  # claimed, never taken up by a send task (the task was lost)
 RECONCILE_AFTER = timedelta(seconds=60)  # unconfirmed and not on the timeline after this: resend
 MAX_ATTEMPTS = 6
 BACKOFF_S = (15, 60, 300, 900, 1800)
@@ -129,7 +135,7 @@ def claim_due(limit: int = 100) -> list[Target]:
         if transition(
             target, S.PUBLISHING, expected=S.SCHEDULED,
             updates={"claimed_at": now, "attempts": target.attempts + 1,
-                     "first_sent_at": target.first_sent_at or now},
+                     "first_sent_at": target.first_sent_at or now, "send_started_at": None},
         ):  # fmt: skip
             claimed.append(target)
     return claimed
@@ -151,6 +157,20 @@ def _fail(target: Target, error: Any, expected: str) -> None:
         if transition(target, S.FAILED, expected=expected, reason=str(error)[:300]):
             name = target.account.screen_name if target.account else "—"
             _tell(target, "post.failed", f"发布失败：@{name}（{str(error)[:80]}）", "error", author_too=True)
+
+
+def send_claimed(target_id: int, claimed_at: str) -> str:
+    """The send task's work: send the target if this claim is still its own."""
+    from datetime import datetime
+
+    at = datetime.fromisoformat(claimed_at)
+    started = clock.now()
+    if not Target.objects.filter(pk=target_id, state=S.PUBLISHING, claimed_at=at, send_started_at__isnull=True).update(
+        send_started_at=started
+    ):
+        return "skipped"
+    target = Target.objects.select_related("account__connection", "post__author", "enterprise").get(pk=target_id)
+    return send(target)
 
 
 def send(target: Target) -> str:
@@ -225,15 +245,20 @@ def reconcile(target: Target) -> str:
 
 def recover_stale() -> int:
     """Targets left in publishing by a worker that died: unconfirmed (they may have gone out)."""
-    stale = Target.objects.filter(state=S.PUBLISHING, claimed_at__lt=clock.now() - STALE_CLAIM)
+    now = clock.now()
+    stale = Target.objects.filter(state=S.PUBLISHING).filter(
+        Q(send_started_at__lt=now - STALE_SEND)
+        | Q(send_started_at__isnull=True, claimed_at__lt=now - STALE_CLAIM)
+    )
     moved = 0
     for target in stale.select_related("account"):
         moved += transition(target, S.UNCONFIRMED, expected=S.PUBLISHING, reason="worker lost mid-send")
     return moved
 
 
-def run(limit: int = 100) -> dict[str, int]:
-    """One round (the job publishing.dispatch): recover, reconcile, claim and send."""
+def run(limit: int = 100, *, fan_out: bool = False) -> dict[str, int]:
+    """One round (the job publishing.dispatch): recover, reconcile, claim — then send each claimed
+    target here, or (`fan_out`) hand each to the send task so that every worker sends."""
     outcomes: dict[str, int] = {}
 
     def count(state: str) -> None:
@@ -242,11 +267,26 @@ def run(limit: int = 100) -> dict[str, int]:
     recover_stale()
     for target in Target.objects.filter(state=S.UNCONFIRMED, account__isnull=False).select_related("account__connection", "post")[:limit]:
         count(reconcile(target))
-    for target in claim_due(limit):
-        try:
-            count(send(target))
-        except Exception:  # isolation: one target's bug must not stop the others (logged);
-            # it stays in publishing and is recovered as unconfirmed after STALE_CLAIM
-            log.exception("publishing.send_crashed target=%s", target.pk)
-            count("crashed")
+    while True:
+        claimed = claim_due(limit)
+        for target in claimed:
+            claim = target.claimed_at.isoformat()
+            if fan_out:
+                send_target.enqueue(target.pk, claim, enterprise_id=target.enterprise_id)
+                count("handed_out")
+                continue
+            try:
+                count(send_claimed(target.pk, claim))
+            except Exception:  # isolation: one target's bug must not stop the others (logged);
+                # it stays in publishing and is recovered as unconfirmed after STALE_SEND
+                log.exception("publishing.send_crashed target=%s", target.pk)
+                count("crashed")
+        if len(claimed) < limit:
+            break
     return outcomes
+
+
+@task(queue_name="publish")
+def send_target(target_id: int, claimed_at: str, enterprise_id: int | None = None) -> str:
+    """publishing.send_target — send one claimed target (nothing if its claim has moved on)."""
+    return send_claimed(target_id, claimed_at)

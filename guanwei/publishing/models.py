@@ -107,6 +107,7 @@ class Target(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     first_sent_at = models.DateTimeField(null=True, blank=True)  # the first send began (reconcile from)
+    send_started_at = models.DateTimeField(null=True, blank=True)  # this attempt's send began
     # Sent as Mastodon's Idempotency-Key; the same on every attempt of this target.
     idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
 

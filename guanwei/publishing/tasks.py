@@ -14,7 +14,8 @@ log = logging.getLogger("guanwei.publishing.tasks")
 @task(queue_name="publish")
 def dispatch() -> dict[str, int]:
     """publishing.dispatch — settle unconfirmed targets, then claim and send the due ones."""
-    outcomes = dispatching.run()
+    outcomes = dispatching.run(fan_out=True)
     if outcomes:
         log.info("publishing.dispatch outcomes=%s", outcomes)
     return outcomes
+

@@ -152,3 +152,27 @@ def test_two_workers_claim_each_due_target_once(personas, world):
     for t in threads:
         t.join()
     assert sorted(claimed) == sorted(Target.objects.filter(post__in=posts).values_list("pk", flat=True))
+
+
+def test_claimed_targets_are_handed_to_every_worker_and_sent_once(personas, world):
+    from django_tasks_db.models import DBTaskResult
+
+    post = _approved(personas, "parent", "product")
+    assert dispatch.run(fan_out=True) == {"handed_out": 2}
+    tasks = DBTaskResult.objects.filter(task_path="guanwei.publishing.dispatch.send_target")
+    calls = [(t.args_kwargs["args"], t.args_kwargs["kwargs"]) for t in tasks]
+    assert len(calls) == 2
+    for args, _kwargs in calls:
+        assert dispatch.send_claimed(*args) == "published"
+        assert dispatch.send_claimed(*args) == "skipped"  # a task run twice sends once
+    assert _states(post) == ["published", "published"] and _on_platform(world, "parent") == 1
+
+
+def test_a_send_that_began_and_never_ended_is_reconciled(personas, world):
+    post = _approved(personas, "parent")
+    (target,) = dispatch.claim_due()
+    Target.objects.filter(pk=target.pk).update(send_started_at=clock.now())  # began… the worker died
+    with time_machine.travel(clock.now() + dispatch.STALE_SEND + timedelta(seconds=1)):
+        with mock.patch.object(dispatch, "RECONCILE_AFTER", timedelta(0)):
+            assert dispatch.run() == {"scheduled": 1, "published": 1}
+    assert _states(post) == ["published"] and _on_platform(world, "parent") == 1
