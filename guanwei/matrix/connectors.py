@@ -43,7 +43,11 @@ def for_connection(connection: Connection, **extra: Any) -> Any:
     extra.setdefault("limiter", SharedRateLimiter())
     if connection.kind in (PlatformKind.WEIBO, PlatformKind.SANDBOX):
         # The app's level sets the connector's rate buckets; the commercial contract, search.
-        extra.setdefault("level", connection.app_level)
+        if connection.app_level == "unlimited":
+            extra.setdefault("level", "partner")
+            extra.setdefault("rates", {})  # no local buckets: the platform's answers decide
+        else:
+            extra.setdefault("level", connection.app_level)
         extra.setdefault("commercial", connection.commercial)
     return get_connector(
         connection.kind,

@@ -24,10 +24,13 @@ class AppLevel(models.TextChoices):
     INTERMEDIATE = "intermediate", _("中级")
     ADVANCED = "advanced", _("高级")
     PARTNER = "partner", _("合作")
+    # The built-in sandbox's unlimited tier (or an app with limits agreed apart): no local
+    # buckets, no shared budget — the platform's answers alone say when to wait.
+    UNLIMITED = "unlimited", _("不限（沙盒/特批）")
 
 
 # Calls an hour per user (Weibo's classic table, PLATFORM_APIS §4.1); None: no overall cap.
-HOURLY_CALLS = {"test": 150, "ordinary": 150, "intermediate": 300, "advanced": 450, "partner": None}
+HOURLY_CALLS = {"test": 150, "ordinary": 150, "intermediate": 300, "advanced": 450, "partner": None, "unlimited": None}
 
 
 class Connection(models.Model):
