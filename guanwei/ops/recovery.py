@@ -49,6 +49,7 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.core.exports.run_export",
         # A claimed target is settled by its state machine (a lost send is reconciled).
         "guanwei.publishing.tasks.dispatch",
+        "guanwei.publishing.tasks.watch_overdue",
         # Runs only while its claim is the target's and its send has not begun: a rerun after
         # the send began does nothing, and the target is reconciled from the timeline.
         "guanwei.publishing.dispatch.send_target",

@@ -64,6 +64,13 @@ JOBS: list[PeriodicJob] = [
         "account's own timeline).",
     ),
     PeriodicJob(
+        name="publishing.watch_overdue",
+        interval=timedelta(minutes=1),
+        task="guanwei.publishing.tasks.watch_overdue",
+        description="Alert (channels, one notice per condition) when a target is overdue by more "
+        "than 2 minutes; close the notice when none is.",
+    ),
+    PeriodicJob(
         name="listening.poll",
         interval=timedelta(seconds=15),
         task="guanwei.listening.tasks.poll",

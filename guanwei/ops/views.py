@@ -18,6 +18,7 @@ from guanwei.core.permissions import is_operator, member_required
 from guanwei.matrix import queries as matrix_queries
 from guanwei.ops import queries
 from guanwei.ops.models import WorkerHeartbeat
+from guanwei.publishing import health as publishing_health
 
 
 @never_cache
@@ -39,6 +40,7 @@ def _enterprise_status(request: HttpRequest) -> HttpResponse:
         "troubled": matrix_queries.troubled_accounts(member),
         "failures": failures,
         "failure_count": failure_count,
+        "overdue_targets": publishing_health.overdue(member.enterprise_id).count(),
     }
     template = "ops/_enterprise_status_body.html" if request.htmx else "ops/status.html"  # type: ignore[attr-defined]
     return render(request, template, context)
@@ -63,6 +65,7 @@ def _server_status(request: HttpRequest) -> HttpResponse:
         "overdue_count": sum(1 for j in jobs if j.is_overdue),
         "failures": failures,
         "failure_count": failure_count,
+        "overdue_targets": publishing_health.overdue().count(),
     }
     template = "ops/_status_body.html" if request.htmx else "ops/status.html"  # type: ignore[attr-defined]
     return render(request, template, context)

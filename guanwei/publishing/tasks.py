@@ -19,3 +19,11 @@ def dispatch() -> dict[str, int]:
         log.info("publishing.dispatch outcomes=%s", outcomes)
     return outcomes
 
+
+
+@task()
+def watch_overdue() -> dict[str, int]:
+    """publishing.watch_overdue — tell enterprises whose targets are overdue by over 2 minutes."""
+    from guanwei.publishing import health
+
+    return health.watch()

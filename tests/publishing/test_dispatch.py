@@ -176,3 +176,19 @@ def test_a_send_that_began_and_never_ended_is_reconciled(personas, world):
         with mock.patch.object(dispatch, "RECONCILE_AFTER", timedelta(0)):
             assert dispatch.run() == {"scheduled": 1, "published": 1}
     assert _states(post) == ["published"] and _on_platform(world, "parent") == 1
+
+
+def test_an_overdue_target_raises_one_alert_and_shows_on_the_status_page(personas, world, client_for):
+    from guanwei.core.models import Channel, Delivery
+    from guanwei.publishing import health
+
+    robot = Channel.objects.create(enterprise=personas.enterprise, name="ops", kind="bell", events=["publishing"])
+    post = _approved(personas, "parent")
+    with time_machine.travel(clock.now() + timedelta(minutes=3)):
+        assert health.watch() == {"opened": 1, "closed": 0}
+        assert health.watch() == {"opened": 0, "closed": 0}  # one notice per condition
+        assert Delivery.objects.filter(channel=robot, event="publishing.overdue").count() == 1
+        assert "1 条内容已超过发布时间" in client_for("bob").get("/ops/status").content.decode()
+        dispatch.run()
+        assert _states(post) == ["published"]
+        assert health.watch() == {"opened": 0, "closed": 1}
