@@ -51,6 +51,7 @@ LATE_CUTOFF = timedelta(hours=1)  # due longer ago than this: missed, the author
 STALE_SEND = timedelta(minutes=2)  # a send begun this long ago and not settled: its worker is gone
 STALE_CLAIM = timedelta(minutes=30)  # claimed, never taken up by a send task (the task was lost)
 RECONCILE_AFTER = timedelta(seconds=60)  # unconfirmed and not on the timeline after this: resend
+RECONCILE_EVERY = timedelta(seconds=10)  # between timeline reads for one target (rate limits)
 MAX_ATTEMPTS = 6
 BACKOFF_S = (15, 60, 300, 900, 1800)
 TIMELINE_COUNT = 20
@@ -209,7 +210,8 @@ def send(target: Target) -> str:
         _record_error(target, error)
         if error.kind == "timeout":
             with transaction.atomic():
-                if transition(target, S.UNCONFIRMED, expected=S.PUBLISHING, reason=str(error)[:300]):
+                if transition(target, S.UNCONFIRMED, expected=S.PUBLISHING, reason=str(error)[:300],
+                              updates={"next_attempt_at": clock.now() + RECONCILE_EVERY}):  # fmt: skip
                     _tell(target, "post.unconfirmed", f"待确认：@{account.screen_name}", "warning", author_too=False)
             return S.UNCONFIRMED
         if error.permanent:
@@ -240,6 +242,7 @@ def reconcile(target: Target) -> str:
         transition(target, S.SCHEDULED, expected=S.UNCONFIRMED, reason="not on the timeline: send again",
                    updates={"next_attempt_at": clock.now()})  # fmt: skip
         return S.SCHEDULED
+    Target.objects.filter(pk=target.pk, state=S.UNCONFIRMED).update(next_attempt_at=clock.now() + RECONCILE_EVERY)
     return S.UNCONFIRMED
 
 
@@ -265,7 +268,8 @@ def run(limit: int = 100, *, fan_out: bool = False) -> dict[str, int]:
         outcomes[str(state)] = outcomes.get(str(state), 0) + 1
 
     recover_stale()
-    for target in Target.objects.filter(state=S.UNCONFIRMED, account__isnull=False).select_related("account__connection", "post")[:limit]:
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=clock.now())
+    for target in Target.objects.filter(due, state=S.UNCONFIRMED, account__isnull=False).select_related("account__connection", "post")[:limit]:
         count(reconcile(target))
     while True:
         claimed = claim_due(limit)
