@@ -133,7 +133,10 @@ def child(args: argparse.Namespace) -> None:
         for p in [server, *extra]:
             p.terminate()
         for p in [server, *extra]:
-            p.wait(60)
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:  # a worker finishing a long task: do not wait on
+                p.kill()
     published = Target.objects.filter(state="published").count()
     unsettled = Target.objects.exclude(state__in=["published", "failed", "missed", "cancelled"]).count()
     uids = [int(a.platform_uid) for a in accounts]
