@@ -83,8 +83,9 @@ def _tell(target: Target, event: str, title: str, level: str, author_too: bool) 
 
 
 def _same_text(a: str, b: str) -> bool:
-    """Is a post on the timeline the text we sent? Weibo strips #话题# from shared text and may
-    shorten links; compare what is left, folded."""
+    """Is a post on the timeline the text we sent? Weibo strips #话题# from shared text and
+    shortens links (t.cn); compare what is left, folded. Known limit: two posts of one account
+    that differ only in their links look alike here (Weibo refuses truly identical posts)."""
 
     def core(s: str) -> str:
         s = re.sub(r"#[^#\s]{1,40}#", "", s)
@@ -131,7 +132,8 @@ def claim_due(limit: int = 100) -> list[Target]:
     for target in candidates:
         if now - target.due_at > LATE_CUTOFF and target.attempts == 0:
             if transition(target, S.MISSED, expected=S.SCHEDULED, reason="past the late cutoff"):
-                _tell(target, "post.missed", f"错过发布时间：@{target.account.screen_name}", "warning", author_too=True)
+                name = target.account.screen_name if target.account else "—"
+                _tell(target, "post.missed", f"错过发布时间：@{name}", "warning", author_too=True)
             continue
         if transition(
             target, S.PUBLISHING, expected=S.SCHEDULED,

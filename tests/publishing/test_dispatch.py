@@ -195,3 +195,13 @@ def test_an_overdue_target_raises_one_alert_and_shows_on_the_status_page(persona
         dispatch.run()
         assert _states(post) == ["published"]
         assert health.watch() == {"opened": 0, "closed": 1}
+
+
+def test_a_target_whose_account_was_removed_fails_saying_why(personas, world):
+    from guanwei.matrix.actions import do_remove_account
+
+    post = _approved(personas, "parent")
+    do_remove_account(personas.alice, Account.objects.get(pk=personas.accounts["parent"].pk))
+    assert dispatch.run() == {"failed": 1}
+    target = Target.objects.get(post=post)
+    assert target.account is None and "removed" in target.publication.errors[-1]["message"]
