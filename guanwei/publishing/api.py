@@ -37,8 +37,8 @@ class PostOut(Schema):
 
 
 class PostIn(Schema):
-    text: str = Field(..., max_length=5000)
-    accounts: list[int] = Field(..., max_length=50)
+    text: str = Field(..., min_length=1, max_length=5000)
+    accounts: list[int] = Field(..., min_length=1, max_length=50)
     scheduled_at: datetime | None = Field(None, description="ISO-8601 with zone; null: as soon as approved")
     variants: dict[int, str] | None = Field(None, description="per account id: its own text")
 

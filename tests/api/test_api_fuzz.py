@@ -12,6 +12,12 @@ from guanwei.core.actions import do_create_api_token
 from guanwei.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+# A schema-valid request may still break a rule the schema cannot express — an account of another
+# tenant, a time already past, approving one's own post: the action answers 422 naming the field
+# (core.errors). That is an answer, not a rejected valid request.
+schema.config.checks.positive_data_acceptance.expected_statuses = [
+    *schema.config.checks.positive_data_acceptance.expected_statuses, "422",
+]
 
 MAX_EXAMPLES = 40
 

@@ -47,14 +47,22 @@ def test_no_view_catches_every_exception():
     """A view catches what an action raises for a person (ActionError); a bug stays a bug."""
     offenders = []
     for path in sorted(set(_py("*/views.py") + _py("*/*views*.py"))):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ExceptHandler) and (
-                node.type is None or (isinstance(node.type, ast.Name) and node.type.id in {"Exception", "BaseException"})
-            ):
-                offenders.append(f"{path.relative_to(GUANWEI)}:{node.lineno}")
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ExceptHandler) and (
+                    node.type is None
+                    or (isinstance(node.type, ast.Name) and node.type.id in {"Exception", "BaseException"})
+                ):
+                    offenders.append(f"{path.relative_to(GUANWEI)}:{function.name}")
     # /healthz reports a failing database whatever the error is: that is its point. The sandbox
     # answers an unexpected error (logged) with Weibo's own "system error" JSON, as Weibo does.
-    assert offenders == ["ops/views.py:82", "sandbox/api_views.py:205"], offenders
+    # (nested functions are walked from each enclosing one: the sandbox's decorator shows thrice)
+    allowed = {"ops/views.py:healthz", "sandbox/api_views.py:guarded", "sandbox/api_views.py:decorator",
+               "sandbox/api_views.py:wrapped"}  # fmt: skip
+    assert set(offenders) <= allowed and "ops/views.py:healthz" in offenders, offenders
 
 
 def test_actions_raise_action_error_not_validation_error():
