@@ -54,7 +54,14 @@ OPEN_STATES = (S.DRAFT, S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.MISSED, S.FAILED
 
 
 class PostQuerySet(TenantQuerySet):
-    pass
+    def for_member(self, member: Member) -> TenantQuerySet:
+        """A member limited to some accounts sees the posts for those accounts only."""
+        qs = self.filter(enterprise_id=member.enterprise_id)
+        if member.is_limited_to_accounts:
+            qs = qs.filter(pk__in=Target.objects.filter(
+                enterprise_id=member.enterprise_id, account__access__member=member
+            ).values("post_id"))  # fmt: skip
+        return qs
 
 
 class Post(models.Model):

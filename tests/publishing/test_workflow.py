@@ -118,3 +118,12 @@ def test_cancel_stops_what_has_not_gone_out(personas, api_as):
     assert api_as("carol").post(f"{API}/posts/{post['id']}/cancel").json()["state"] == "cancelled"
     again = api_as("carol").post(f"{API}/posts/{post['id']}/cancel")
     assert again.status_code == 422
+
+
+def test_a_member_limited_to_some_accounts_sees_only_their_posts(personas, api_as):
+    parent_only = _create(api_as("carol"), personas, accounts=[personas.parent_account.pk]).json()
+    product = _create(api_as("carol"), personas, accounts=[personas.accounts["product"].pk]).json()
+    ivan = api_as("ivan")  # limited to the product and service accounts
+    assert ivan.get(f"{API}/posts/{parent_only['id']}").status_code == 404
+    assert ivan.get(f"{API}/posts/{product['id']}").status_code == 200
+    assert [p["id"] for p in ivan.get(f"{API}/posts").json()["items"]] == [product["id"]]
