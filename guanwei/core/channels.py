@@ -35,7 +35,7 @@ import json
 import logging
 import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -135,14 +135,18 @@ def send(
 # --- the worker -------------------------------------------------------------------------------
 
 
+def _due(now: datetime) -> Q:
+    """Deliveries to attempt now: pending ones whose time has come, and "sending" ones whose
+    worker died (no answer for six timeouts)."""
+    stale = now - timedelta(seconds=TIMEOUT_S * 6)
+    return Q(state=Delivery.State.PENDING, next_attempt_at__lte=now) | Q(
+        state=Delivery.State.SENDING, last_attempt_at__lte=stale
+    )
+
+
 def _claim(delivery_id: int) -> Delivery | None:
     now = clock.now()
-    stale = now - timedelta(seconds=TIMEOUT_S * 6)  # a "sending" row whose worker died
-    claimed = Delivery.objects.filter(
-        Q(state=Delivery.State.PENDING, next_attempt_at__lte=now)
-        | Q(state=Delivery.State.SENDING, last_attempt_at__lte=stale),
-        pk=delivery_id,
-    ).update(state=Delivery.State.SENDING, last_attempt_at=now)
+    claimed = Delivery.objects.filter(_due(now), pk=delivery_id).update(state=Delivery.State.SENDING, last_attempt_at=now)
     if not claimed:
         return None
     return Delivery.objects.select_related("channel", "enterprise").get(pk=delivery_id)
@@ -219,13 +223,8 @@ def _tell_admins(delivery: Delivery, outcome: Outcome) -> None:
 
 def retry_due(limit: int = 500) -> int:
     """Attempt the deliveries that are due (retries, and rows a dead worker left)."""
-    now = clock.now()
-    stale = now - timedelta(seconds=TIMEOUT_S * 6)
     due = list(
-        Delivery.objects.filter(
-            Q(state=Delivery.State.PENDING, next_attempt_at__lte=now)
-            | Q(state=Delivery.State.SENDING, last_attempt_at__lte=stale)
-        ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+        Delivery.objects.filter(_due(clock.now())).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
     )
     for pk in due:
         attempt(pk)

@@ -43,10 +43,10 @@ DEFAULT_KINDS = (
 
 class AccountScopedQuerySet(TenantQuerySet):
     def for_member(self, member):  # type: ignore[no-untyped-def]
-        """Within a member's account limit, like the accounts themselves."""
+        """Within a member's account limit, the accounts' own rule (Account.objects.for_member)."""
         qs = self.filter(enterprise_id=member.enterprise_id)
         if member.is_limited_to_accounts:
-            qs = qs.filter(account__access__member=member)
+            qs = qs.filter(account__in=Account.objects.for_member(member))
         return qs
 
 

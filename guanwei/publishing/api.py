@@ -31,9 +31,13 @@ class PostOut(Schema):
     text: str
     state: str
     scheduled_at: datetime | None
-    author: int
+    author: int = Field(..., alias="author_id")
     revision: int
     targets: list[TargetOut]
+
+    @staticmethod
+    def resolve_targets(post: Post) -> list[dict]:
+        return _targets(post)
 
 
 class PostIn(Schema):
@@ -56,9 +60,10 @@ class CommentIn(Schema):
     comment: str = Field("", max_length=1000)
 
 
-def _out(post: Post) -> dict:
+def _targets(post: Post) -> list[dict]:
+    """A post's targets as the API shows them; uses prefetched targets and publications."""
     targets = []
-    for t in post.targets.select_related("publication").order_by("pk"):
+    for t in sorted(post.targets.all(), key=lambda t: t.pk):
         publication = getattr(t, "publication", None)
         errors = publication.errors if publication else []
         targets.append({
@@ -67,8 +72,12 @@ def _out(post: Post) -> dict:
             "url": publication.url if publication else "",
             "error": errors[-1]["message"] if errors and t.state in ("failed", "unconfirmed", "scheduled") else "",
         })  # fmt: skip
-    return {"id": post.pk, "text": post.text, "state": post.state, "scheduled_at": post.scheduled_at,
-            "author": post.author_id, "revision": post.revision, "targets": targets}  # fmt: skip
+    return targets
+
+
+def _out(post: Post) -> Post:
+    """The post, re-read with its targets and publications in two queries."""
+    return Post.objects.prefetch_related("targets__publication").get(pk=post.pk)
 
 
 def _post(request: HttpRequest, post_id: int, action: str) -> Post:
@@ -80,7 +89,8 @@ def _post(request: HttpRequest, post_id: int, action: str) -> Post:
 def post_list(request: HttpRequest):  # type: ignore[no-untyped-def]
     member = member_of(request)
     require(member, "post.view")
-    return [_out(p) for p in Post.objects.for_member(member).order_by("-created_at", "-pk")[:1000]]
+    # Paginated in the database; the page's targets and publications in two more queries.
+    return Post.objects.for_member(member).prefetch_related("targets__publication").order_by("-created_at", "-pk")
 
 
 @router.post("/posts", response={201: PostOut}, summary="Create a post (draft) for some accounts")

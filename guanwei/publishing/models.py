@@ -58,8 +58,9 @@ class PostQuerySet(TenantQuerySet):
         """A member limited to some accounts sees the posts for those accounts only."""
         qs = self.filter(enterprise_id=member.enterprise_id)
         if member.is_limited_to_accounts:
+            # The accounts' own limit rule (Account.objects.for_member), not a copy of it.
             qs = qs.filter(pk__in=Target.objects.filter(
-                enterprise_id=member.enterprise_id, account__access__member=member
+                account__in=Account.objects.for_member(member)
             ).values("post_id"))  # fmt: skip
         return qs
 

@@ -86,3 +86,9 @@ def test_hostile_receiver_addresses_are_404_not_500(client, db):
     for raw in ("99999999999999999999999999", "0"):
         assert client.get(f"/listening/push/{raw}/?{_signed('&echostr=x')}").status_code == 404
         assert client.post(f"/listening/push/{raw}/", data="{}", content_type="application/json").status_code == 404
+
+
+def test_the_callback_section_is_in_the_page_not_in_its_title(personas, client_for, connection):
+    html = client_for("bob").get("/listening/").content.decode()
+    title = html[html.index("<title>"):html.index("</title>")]
+    assert "/listening/push/" not in title and "<section" not in title
