@@ -58,6 +58,11 @@ BY_KWARG: dict[str, Lookup] = {
     "channel_id": lambda p, o: o["channel"].pk,
     "delivery_id": lambda p, o: o["delivery"].pk,
     "post_id": lambda p, o: o["post"].pk,
+    "target_id": lambda p, o: o["post"].targets.first().pk,
+    "image_id": lambda p, o: o["post"].images.first().pk,
+    "policy_id": lambda p, o: o["policy"].pk,
+    "word_id": lambda p, o: o["word"].pk,
+    "tag_id": lambda p, o: o["series"].pk,
     # alice's personal notice that her export is ready
     "notification_id": lambda p, o: Notification.objects.get(member=p.alice).pk,
 }
@@ -78,6 +83,9 @@ NOT_OBJECTS: dict[tuple[str, str], str] = {
     ("web:area", "slug"): "combination",
     ("api_not_found", "unknown"): "no/such/endpoint",
     ("publishing:post_action", "action"): "cancel",
+    ("publishing:target_action", "action"): "confirm",
+    ("publishing:image_size", "size"): "thumb",
+    ("publishing:tag_delete", "kind"): "series",
 }
 
 # Which registered parameters are official accounts (for the account-limit walk).
@@ -177,6 +185,7 @@ def insider_objects(personas: Personas) -> dict[str, Any]:
         "channel": channel,
         "delivery": _insider_delivery(personas, channel),
         "post": _insider_post(personas),
+        **_insider_rules(personas),
     }
 
 
@@ -190,12 +199,31 @@ def _finished_export(personas: Personas) -> Any:
 
 
 def _insider_post(personas: Personas) -> Any:
+    import io
+
+    from PIL import Image
+
     from guanwei.publishing.actions import do_create_post
 
     personas.connection.safe_domain = "demo.guanwei.local"
     personas.connection.save()
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(png, "PNG")
     return do_create_post(personas.carol, text="insider launch https://demo.guanwei.local/x",
-                          accounts=[personas.parent_account.pk])
+                          accounts=[personas.parent_account.pk], image_files=[(png.getvalue(), "insider.png")])
+
+
+def _insider_rules(personas: Personas) -> dict[str, Any]:
+    from guanwei.publishing import rules
+
+    personas.insider_names.extend(["insider-chain", "insiderword", "insider-series"])
+    policy = rules.do_save_policy(personas.alice, None, name="insider-chain", position=1, content_type="",
+                                  accounts=[], tiers=[{"name": "legal", "mode": "any", "reviewers": [personas.dave]}])
+    return {
+        "policy": policy,
+        "word": rules.do_add_word(personas.alice, "insiderword"),
+        "series": rules.do_add_tag(personas.alice, "series", "insider-series"),
+    }
 
 
 def _insider_delivery(personas: Personas, channel: Any) -> Any:

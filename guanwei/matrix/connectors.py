@@ -64,3 +64,14 @@ def for_account(account: Account) -> Any:
     return for_connection(
         account.connection, access_token=account.token or None, uid=account.platform_uid
     )
+
+
+def capabilities_of(connection: Connection) -> Any:
+    """What the API lets this connection do (Capabilities), without building a connector."""
+    from guanwei.platforms.mastodon import mastodon_capabilities
+    from guanwei.platforms.weibo import weibo_capabilities
+
+    if connection.kind == PlatformKind.MASTODON:
+        return mastodon_capabilities()
+    level = "partner" if connection.app_level == "unlimited" else connection.app_level
+    return weibo_capabilities(level, commercial=connection.commercial)

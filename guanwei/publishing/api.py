@@ -3,13 +3,17 @@ create takes {"text", "accounts", "scheduled_at"} and answers 201 with `id` and 
 reads with `state` and `targets` (each `account`, `state`, `platform_id`, `url`, `error`)."""
 # No `from __future__ import annotations` here: ninja reads the annotations at import time.
 
+import base64
+import binascii
 from datetime import datetime
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from guanwei.core.apitools import Pages, member_of
+from guanwei.core.errors import ActionError
 from guanwei.core.permissions import get_for, require
 from guanwei.publishing import actions
 from guanwei.publishing.models import Post
@@ -24,6 +28,7 @@ class TargetOut(Schema):
     url: str
     error: str
     attempts: int
+    manual: str = Field("", description="why this target is an assisted manual task ('' when the API posts it)")
 
 
 class PostOut(Schema):
@@ -33,6 +38,11 @@ class PostOut(Schema):
     scheduled_at: datetime | None
     author: int = Field(..., alias="author_id")
     revision: int
+    content_type: str
+    emergency: bool
+    series: int | None = Field(None, alias="series_id")
+    campaign: int | None = Field(None, alias="campaign_id")
+    repost_of: str
     targets: list[TargetOut]
 
     @staticmethod
@@ -40,16 +50,35 @@ class PostOut(Schema):
         return _targets(post)
 
 
+ContentType = Literal["general", "product", "promotion", "service", "crisis"]
+
+
+class ImageIn(Schema):
+    name: str = Field("", max_length=100)
+    data: str = Field(..., min_length=4, max_length=7_000_000, description="base64 of a JPEG, PNG or GIF (≤ 5 MB)")
+
+
 class PostIn(Schema):
-    text: str = Field(..., min_length=1, max_length=5000)
+    text: str = Field(..., max_length=5000, description="the post; for a repost, the comment (may be empty)")
     accounts: list[int] = Field(..., min_length=1, max_length=50)
     scheduled_at: datetime | None = Field(None, description="ISO-8601 with zone; null: as soon as approved")
     variants: dict[int, str] | None = Field(None, description="per account id: its own text")
+    content_type: ContentType = "general"
+    series: int | None = None
+    campaign: int | None = None
+    repost_of: str = Field("", max_length=300, description="URL or id of a post to repost (text is the comment)")
+    emergency: bool = Field(False, description="the emergency path (owner/admin): one approval is enough")
+    images: list[ImageIn] = Field([], max_length=9)
 
 
 class PostEdit(Schema):
     text: str | None = Field(None, max_length=5000)
     scheduled_at: datetime | None = None
+    variants: dict[int, str] | None = None
+    accounts: list[int] | None = Field(None, min_length=1, max_length=50)
+    content_type: ContentType | None = None
+    series: int | None = None
+    campaign: int | None = None
 
 
 class ScheduleIn(Schema):
@@ -71,6 +100,7 @@ def _targets(post: Post) -> list[dict]:
             "platform_id": publication.platform_id if publication else "",
             "url": publication.url if publication else "",
             "error": errors[-1]["message"] if errors and t.state in ("failed", "unconfirmed", "scheduled") else "",
+            "manual": t.manual_reason,
         })  # fmt: skip
     return targets
 
@@ -96,8 +126,17 @@ def post_list(request: HttpRequest):  # type: ignore[no-untyped-def]
 @router.post("/posts", response={201: PostOut}, summary="Create a post (draft) for some accounts")
 def post_create(request: HttpRequest, payload: PostIn):  # type: ignore[no-untyped-def]
     variants = {int(k): v for k, v in (payload.variants or {}).items()}
-    post = actions.do_create_post(member_of(request), text=payload.text, accounts=payload.accounts,
-                                  scheduled_at=payload.scheduled_at, variants=variants, request=request)  # fmt: skip
+    files = []
+    for i, image in enumerate(payload.images):
+        try:
+            files.append((base64.b64decode(image.data, validate=True), image.name or f"image-{i + 1}"))
+        except (binascii.Error, ValueError):
+            raise ActionError(f"images[{i}]: not base64", "images") from None
+    post = actions.do_create_post(
+        member_of(request), text=payload.text, accounts=payload.accounts, scheduled_at=payload.scheduled_at,
+        variants=variants, content_type=payload.content_type, series=payload.series, campaign=payload.campaign,
+        repost_of=payload.repost_of, emergency=payload.emergency, image_files=files, request=request,
+    )  # fmt: skip
     return Status(201, _out(post))
 
 
@@ -109,9 +148,15 @@ def post_detail(request: HttpRequest, post_id: int):  # type: ignore[no-untyped-
 @router.patch("/posts/{post_id}", response=PostOut, summary="Edit (voids an approval)")
 def post_edit(request: HttpRequest, post_id: int, payload: PostEdit):  # type: ignore[no-untyped-def]
     fields = payload.dict(exclude_unset=True)
-    post = actions.do_edit_post(member_of(request), _post(request, post_id, "post.edit"),
-                                text=fields.get("text"), request=request,
-                                scheduled_at=fields["scheduled_at"] if "scheduled_at" in fields else "unchanged")  # fmt: skip
+    unchanged = actions.UNCHANGED
+    variants = fields.get("variants")
+    post = actions.do_edit_post(
+        member_of(request), _post(request, post_id, "post.edit"), text=fields.get("text"),
+        variants={int(k): v for k, v in variants.items()} if variants is not None else None,
+        accounts=fields.get("accounts"), content_type=fields.get("content_type"),
+        scheduled_at=fields.get("scheduled_at", unchanged), series=fields.get("series", unchanged),
+        campaign=fields.get("campaign", unchanged), request=request,
+    )  # fmt: skip
     return _out(post)
 
 
@@ -120,9 +165,27 @@ def post_submit(request: HttpRequest, post_id: int):  # type: ignore[no-untyped-
     return _out(actions.do_submit(member_of(request), _post(request, post_id, "post.edit"), request))
 
 
-@router.post("/posts/{post_id}/approve", response=PostOut, summary="Approve (then it is scheduled)")
+@router.post("/posts/{post_id}/approve", response=PostOut,
+             summary="Approve the current revision (scheduled once every tier of its chains approved)")  # fmt: skip
 def post_approve(request: HttpRequest, post_id: int):  # type: ignore[no-untyped-def]
-    return _out(actions.do_approve(member_of(request), _post(request, post_id, "post.review"), request))
+    """An optional JSON body `{"comment": "…"}` goes with the approval (scripts send none)."""
+    post = _post(request, post_id, "post.review")
+    return _out(actions.do_approve(member_of(request), post, _comment(request), request))
+
+
+def _comment(request: HttpRequest) -> str:
+    import json
+
+    if request.content_type != "application/json" or not request.body:
+        return ""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ActionError("the body is not JSON", "comment") from None
+    comment = body.get("comment", "") if isinstance(body, dict) else ""
+    if not isinstance(comment, str) or len(comment) > 1000:
+        raise ActionError("comment: a string of at most 1000 characters", "comment")
+    return comment
 
 
 @router.post("/posts/{post_id}/request-changes", response=PostOut, summary="Send back to the author")

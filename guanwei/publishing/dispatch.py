@@ -40,7 +40,7 @@ from guanwei.core.permissions import can
 from guanwei.core.states import transition
 from guanwei.matrix import connectors
 from guanwei.matrix.health import record_platform_error, record_platform_ok
-from guanwei.publishing.actions import check_account, check_text
+from guanwei.publishing.checks import check_account, check_text, check_words
 from guanwei.publishing.models import Publication, Target, TargetState
 from guanwei.textkit.normalize import fold
 
@@ -113,8 +113,14 @@ def _published(target: Target, remote: Any, *, found: bool = False, expected: st
 
 def _find_on_timeline(connector: Any, target: Target) -> Any | None:
     since = (target.first_sent_at or target.claimed_at or clock.now()) - timedelta(minutes=2)
+    original = target.post.repost_of
     for post in connector.own_timeline(count=TIMELINE_COUNT):
-        if post.created_at >= since and _same_text(post.text, target.body):
+        if post.created_at < since:
+            continue
+        if original:  # a repost: the same original, and the same comment when there is one
+            if post.in_reply_to_id == original and (not target.body.strip() or _same_text(post.text, target.body)):
+                return post
+        elif _same_text(post.text, target.body):
             return post
     return None
 
@@ -123,7 +129,8 @@ def claim_due(limit: int = 100) -> list[Target]:
     """Targets due now, each claimed by this worker (scheduled → publishing)."""
     now = clock.now()
     candidates = list(
-        Target.objects.filter(state=S.SCHEDULED, due_at__lte=now)
+        # manual tasks are people's: the dispatcher leaves them (publishing.manual)
+        Target.objects.filter(state=S.SCHEDULED, due_at__lte=now, manual_reason="")
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .select_related("account__connection", "post__author", "enterprise")
         .order_by("due_at", "pk")[:limit]
@@ -181,13 +188,17 @@ def send(target: Target) -> str:
     from guanwei.platforms.base import PlatformError
 
     account = target.account
+    post = target.post
     try:
         if account is None:
             raise ActionError("the account was removed from the matrix")
-        check_account(target.post.author, account)
-        check_text(target.body, account)
-        if not can(target.post.author, "post.edit"):
+        check_account(account)
+        check_text(target.body, account, repost=bool(post.repost_of))
+        check_words(target.enterprise_id, target.body)
+        if not can(post.author, "post.edit"):
             raise ActionError("the author may no longer publish")
+        if post.approved_by_id is None:
+            raise ActionError("the approval was withdrawn (the post changed)")
     except ActionError as exc:
         error = PlatformError("forbidden", exc.message, code="precheck", permanent=True)
         _record_error(target, error)
@@ -201,12 +212,20 @@ def send(target: Target) -> str:
                 if found is not None:
                     _published(target, found, found=True)
                     return S.PUBLISHED
-            remote = connector.publish(
-                target.body, idempotency_key=str(target.idempotency_key),
-                # Weibo wants the real IP of the person who acted: the author's when they wrote it;
-                # a post made without a request (a script on the server) says loopback.
-                rip=target.post.rip or "127.0.0.1",
-            )  # fmt: skip
+            # Weibo wants the real IP of the person who acted: the author's when they wrote it;
+            # a post made without a request (a script on the server) says loopback.
+            rip = post.rip or "127.0.0.1"
+            if post.repost_of:
+                remote = connector.repost(post.repost_of, target.body, rip=rip)
+            else:
+                image = post.images.first()
+                data = image.file.open("rb").read() if image else None
+                if image:
+                    image.file.close()
+                remote = connector.publish(
+                    target.body, idempotency_key=str(target.idempotency_key), rip=rip,
+                    image=data, image_name=image.name if image else "",
+                )  # fmt: skip
     except PlatformError as error:
         record_platform_error(account, error)
         _record_error(target, error)

@@ -21,9 +21,10 @@ S = TargetState
 
 def overdue(enterprise_id: int | None = None):  # type: ignore[no-untyped-def]
     """Scheduled targets due more than OVERDUE_AFTER ago (not waiting for a retry), and targets
-    publishing or unconfirmed for longer than that."""
+    publishing or unconfirmed for longer than that. Manual tasks are people's, not the
+    scheduler's: they are listed on the calendar instead."""
     limit = clock.now() - OVERDUE_AFTER
-    qs = Target.objects.filter(
+    qs = Target.objects.filter(manual_reason="").filter(
         Q(state=S.SCHEDULED, due_at__lt=limit, next_attempt_at__isnull=True)
         | Q(state=S.SCHEDULED, next_attempt_at__lt=limit)
         | Q(state__in=[S.PUBLISHING, S.UNCONFIRMED], claimed_at__lt=limit)
@@ -43,11 +44,11 @@ def watch() -> dict[str, int]:
     for enterprise in Enterprise.objects.filter(pk__in=list(counts)):
         title = f"{counts[enterprise.pk]} 条内容已超过发布时间 2 分钟仍未发出"
         created = notify(enterprise, action="post.edit", title=title, level="error",
-                         url="/publishing/?state=scheduled", condition_key=CONDITION)  # fmt: skip
+                         url="/publishing/?view=list&state=scheduled", condition_key=CONDITION)  # fmt: skip
         if created is not None:
             opened += 1
             channels.send(enterprise, "publishing.overdue", channels.Message(
-                title=title, text="请查看 /ops/status 的后台进程和队列。", url="/publishing/?state=scheduled",
+                title=title, text="请查看 /ops/status 的后台进程和队列。", url="/publishing/?view=list&state=scheduled",
                 level="error", data={"overdue": counts[enterprise.pk]},
             ))  # fmt: skip
     closed = 0

@@ -83,8 +83,14 @@ AREAS: tuple[Area, ...] = (
             Link(
                 pgettext_lazy("nav", "发布日历"),
                 "publishing:calendar",
-                "post.edit",
-                _("各账号的排期与已发布内容。"),
+                "post.view",
+                _("各账号的排期与已发布内容：月、周、列表，拖动改期，节假日与营销节点。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "系列与活动"),
+                "publishing:tags",
+                "post.view",
+                _("内容系列（如过去/现在/未来）与营销活动，用于日历筛选。"),
             ),
             Link(
                 pgettext_lazy("nav", "聆听"),
@@ -159,10 +165,22 @@ AREAS: tuple[Area, ...] = (
                 _("邀请成员、调整角色、停用账号。"),
             ),
             Link(
-                pgettext_lazy("nav", "审批流程"),
-                "publishing:approval",
+                pgettext_lazy("nav", "审核队列"),
+                "publishing:review",
                 "post.review",
-                _("内容送审与多级审批。"),
+                _("等你审批的内容，以及自你上次看过后改了什么。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "审批流程"),
+                "publishing:policies",
+                "post.review",
+                _("按账号和内容类型的多级审批：任一人或全部批准，紧急发布。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "敏感词"),
+                "publishing:words",
+                "publishing.manage",
+                _("发布前检查的敏感词表：禁止或提醒，可从文件导入。"),
             ),
             Link(
                 pgettext_lazy("nav", "审计日志"),

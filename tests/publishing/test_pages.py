@@ -18,7 +18,7 @@ def _safe_domain(personas):  # type: ignore[no-untyped-def]
 def test_compose_submit_approve_through_the_pages(personas, client_for):
     carol = client_for("carol")
     page = carol.get("/publishing/compose/").content.decode()
-    assert "@示例乳业官方微博" in page and 'hx-post="/publishing/length"' in page
+    assert "@示例乳业官方微博" in page and 'hx-post="/publishing/check"' in page
     response = carol.post("/publishing/compose/", {
         "text": f"新品上市 {LINK}", "accounts": [personas.parent_account.pk], "submit_for_review": "1",
     })  # fmt: skip
@@ -29,21 +29,21 @@ def test_compose_submit_approve_through_the_pages(personas, client_for):
     assert "批准" in dave.get(f"/publishing/posts/{post.pk}/").content.decode()
     dave.post(f"/publishing/posts/{post.pk}/approve")
     assert Post.objects.get().state == "scheduled"
-    listing = carol.get("/publishing/?state=scheduled").content.decode()
+    listing = carol.get("/publishing/?view=list&state=scheduled").content.decode()
     assert "新品上市" in listing and "已排期" in listing
 
 
 def test_the_live_count_is_the_servers_own(personas, client_for):
-    html = client_for("carol").post("/publishing/length", {"text": "中文abc"}).content.decode()
+    html = client_for("carol").post("/publishing/check", {"text": "中文abc"}).content.decode()
     assert "4 字" in html and "136" in html  # 2 + 1.5 → 4 characters; 280 − 7 = 273 half-units → 136
-    over = client_for("carol").post("/publishing/length", {"text": "长" * 145}).content.decode()
+    over = client_for("carol").post("/publishing/check", {"text": "长" * 145}).content.decode()
     assert "超出 5 字" in over
 
 
 def test_errors_land_on_their_field(personas, client_for):
-    response = client_for("carol").post("/publishing/compose/", {"text": "没有链接", "accounts": [personas.parent_account.pk]})
+    response = client_for("carol").post("/publishing/compose/", {"text": "长" * 150, "accounts": [personas.parent_account.pk]})
     assert response.status_code == 422
-    assert "demo.guanwei.local" in " ".join(response.context["form"].errors["text"])
+    assert "140" in " ".join(response.context["form"].errors["text"])
     assert not Post.objects.exists()
 
 

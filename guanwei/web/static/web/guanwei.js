@@ -62,3 +62,75 @@ document.addEventListener("htmx:beforeRequest", (event) => {
     event.preventDefault();
   }
 });
+
+// The composer: a suggestion (#话题# or @name from the account's history) replaces the partial
+// word before the caret; the number of chosen images goes to the live checks (files are not
+// uploaded on every keystroke).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-insert]");
+  if (!button) return;
+  const text = document.querySelector("[data-compose-text]");
+  if (!text) return;
+  const caret = text.selectionStart ?? text.value.length;
+  const before = text.value.slice(0, caret).replace(/[#@][^\s#@]*$/, "");
+  const insert = button.getAttribute("data-insert");
+  text.value = before + insert + text.value.slice(caret);
+  const at = before.length + insert.length;
+  text.focus();
+  text.setSelectionRange(at, at);
+  text.dispatchEvent(new Event("input", { bubbles: true }));
+});
+
+document.addEventListener("change", (event) => {
+  if (!event.target.matches("#compose-form input[type=file]")) return;
+  const count = document.querySelector("[data-image-count]");
+  if (count) count.value = String(event.target.files.length + Number(count.dataset.existing || 0));
+});
+
+// The calendar: drag a post to another day (htmx posts the new date; the post keeps its time of
+// day). Without a mouse, the post's own page has the form to change its time.
+document.addEventListener("dragstart", (event) => {
+  const chip = event.target.closest && event.target.closest("[data-move-url]");
+  if (!chip) return;
+  event.dataTransfer.setData("text/plain", chip.id);
+  event.dataTransfer.effectAllowed = "move";
+});
+
+document.addEventListener("dragover", (event) => {
+  const day = event.target.closest && event.target.closest("[data-date]");
+  if (day) {
+    event.preventDefault();
+    day.classList.add("drop-target");
+  }
+});
+
+document.addEventListener("dragleave", (event) => {
+  const day = event.target.closest && event.target.closest("[data-date]");
+  if (day) day.classList.remove("drop-target");
+});
+
+document.addEventListener("drop", (event) => {
+  const day = event.target.closest && event.target.closest("[data-date]");
+  if (!day) return;
+  event.preventDefault();
+  day.classList.remove("drop-target");
+  const chip = document.getElementById(event.dataTransfer.getData("text/plain"));
+  if (!chip || !window.htmx) return;
+  const posts = day.querySelector(".day-posts");
+  window.htmx
+    .ajax("POST", chip.getAttribute("data-move-url"), {
+      values: { date: day.getAttribute("data-date") },
+      target: chip,
+      swap: "outerHTML",
+    })
+    .then(() => {
+      const moved = document.getElementById(chip.id);
+      if (moved && posts && moved.parentElement !== posts) posts.appendChild(moved);
+    });
+});
+
+document.addEventListener("htmx:responseError", (event) => {
+  if (event.detail.elt && event.detail.elt.matches && event.detail.elt.matches("[data-move-url]")) {
+    window.alert(event.detail.xhr.responseText);
+  }
+});
