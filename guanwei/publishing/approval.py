@@ -6,7 +6,8 @@ post needs the chains of all its targets. On the emergency path (an owner or adm
 post `emergency`) the chain is one approval by any reviewer, whatever the policies say.
 
 Progress is a replay of the approvals of the *current* revision, oldest first: each approval
-counts for the first unfinished tier of each chain it is eligible for, once per chain. An edit
+counts for the first unfinished tier of each chain it is eligible for; one person counts once per
+chain (a two-tier chain needs two people). An edit
 makes a new revision, so earlier approvals no longer count (approval void when content changes).
 Nobody approves their own post.
 """
@@ -56,6 +57,11 @@ class Chain:
         return next((t for t in self.tiers if not t.done), None)
 
     @property
+    def approvers(self) -> set[int]:
+        """Who approved in this chain: one person passes one tier of a chain, not two."""
+        return {m for t in self.tiers for m in t.approved_by}
+
+    @property
     def done(self) -> bool:
         return self.current is None
 
@@ -88,8 +94,11 @@ def chains_for(post: Post) -> list[Chain]:
             if policy is None or not policy.tiers.all():
                 chains[key] = _default_chain()
             else:
+                # The author never approves: they are not waited for in an all-of tier, and a
+                # tier whose only reviewer is the author falls back to anyone who may review.
                 chains[key] = Chain(policy.name, [
-                    Tier(t.name or _("第 %(n)d 级") % {"n": i}, t.mode, frozenset(m.pk for m in t.reviewers.all()))
+                    Tier(t.name or _("第 %(n)d 级") % {"n": i}, t.mode,
+                         frozenset(m.pk for m in t.reviewers.all() if m.pk != post.author_id))
                     for i, t in enumerate(policy.tiers.all(), start=1)
                 ], policy_id=policy.pk)  # fmt: skip
         if target.account_id:
@@ -109,7 +118,7 @@ def progress(post: Post) -> list[Chain]:
     for member_id in approvals:
         for chain in chains:
             tier = chain.current
-            if tier is not None and tier.eligible(member_id) and member_id not in tier.approved_by:
+            if tier is not None and tier.eligible(member_id) and member_id not in chain.approvers:
                 tier.approved_by.append(member_id)
     return chains
 
@@ -125,6 +134,6 @@ def may_approve_now(member: Member, post: Post, chains: list[Chain] | None = Non
     chains = progress(post) if chains is None else chains
     for chain in chains:
         tier = chain.current
-        if tier is not None and tier.eligible(member.pk) and member.pk not in tier.approved_by:
+        if tier is not None and tier.eligible(member.pk) and member.pk not in chain.approvers:
             return True
     return False

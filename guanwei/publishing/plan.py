@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -75,11 +76,15 @@ def csv_lines(posts: QuerySet[Post], member: Member) -> Iterable[str]:
         "scheduled_at", "pk"
     )
 
+    # The enterprise's zone, not the request's: the lines are written after the view returns
+    # (a streamed response) or in the worker (a background export).
+    tz = ZoneInfo(member.enterprise.time_zone)
+
     def lines() -> Iterator[list[object]]:
         for post in rows.iterator(chunk_size=500):
             targets = list(post.targets.all())
             yield [
-                timezone.localtime(post.scheduled_at).isoformat() if post.scheduled_at else "",
+                post.scheduled_at.astimezone(tz).isoformat() if post.scheduled_at else "",
                 ";".join(t.account.screen_name for t in targets if t.account), post.text, post.content_type,
                 post.series.name if post.series else "", post.campaign.name if post.campaign else "",
                 post.pk, post.state, post.author.display_name,

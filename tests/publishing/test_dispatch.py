@@ -205,3 +205,80 @@ def test_a_target_whose_account_was_removed_fails_saying_why(personas, world):
     assert dispatch.run() == {"failed": 1}
     target = Target.objects.get(post=post)
     assert target.account is None and "removed" in target.publication.errors[-1]["message"]
+
+
+def test_a_repost_with_comment_goes_out_as_a_repost(personas, world):
+    from guanwei.sandbox.models import SandboxUser
+    from guanwei.sandbox.store import post_status
+
+    original = post_status(SandboxUser.objects.get(pk=int(world.account("product").uid)), "原微博：新品发布会")
+    with pytest.raises(Exception, match="不存在"):
+        actions.do_create_post(personas.carol, text="转发评论", accounts=[personas.accounts["parent"].pk],
+                               repost_of="987654321098")  # fmt: skip
+    post = actions.do_create_post(personas.carol, text="欢迎关注！", accounts=[personas.accounts["parent"].pk],
+                                  repost_of=f"{world.base_url}/status/{original.pk}")  # fmt: skip
+    assert post.repost_of == str(original.pk) and post.targets.get().manual_reason == ""
+    actions.do_submit(personas.carol, post)
+    actions.do_approve(personas.dave, post)
+    assert dispatch.run() == {"published": 1}
+    repost = Status.objects.get(user_id=int(world.account("parent").uid), retweeted_status=original)
+    assert repost.text.startswith("欢迎关注！")
+
+
+def test_an_image_goes_with_the_post(personas, world):
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), "blue").save(png, "PNG")
+    post = actions.do_create_post(personas.carol, text=TEXT, accounts=[personas.accounts["parent"].pk],
+                                  image_files=[(png.getvalue(), "blue.png")])  # fmt: skip
+    actions.do_submit(personas.carol, post)
+    actions.do_approve(personas.dave, post)
+    assert dispatch.run() == {"published": 1}
+    assert Status.objects.get(user_id=int(world.account("parent").uid), text=TEXT).picture is not None
+
+
+def test_a_word_blocked_after_approval_stops_the_send(personas, world):
+    from guanwei.publishing import rules
+
+    post = _approved(personas, "parent")
+    rules.do_add_word(personas.alice, "今日上市")
+    assert dispatch.run() == {"failed": 1}
+    assert _on_platform(world, "parent") == 0
+    assert "今日上市" in Target.objects.get(post=post).publication.errors[-1]["message"]
+
+
+def test_deleting_a_published_post_goes_through_the_connector_and_a_parent_needs_a_reviewer(personas, world):
+    post = _approved(personas, "parent", "product")
+    dispatch.run()
+    parent, product = Target.objects.filter(post=post).order_by("pk")
+    actions.do_delete_published(personas.carol, product)
+    assert Target.objects.get(pk=product.pk).state == "deleted"
+    assert Status.objects.get(user_id=int(world.account("product").uid), text=TEXT).deleted_at is not None
+    asked = actions.do_delete_published(personas.bob, parent)
+    assert asked.state == "published" and asked.delete_requested_by == personas.bob
+    assert _on_platform(world, "parent") == 1
+    with pytest.raises(Exception, match="自己"):
+        actions.do_approve_delete(personas.bob, Target.objects.get(pk=parent.pk))
+    actions.do_approve_delete(personas.dave, Target.objects.get(pk=parent.pk))
+    assert Target.objects.get(pk=parent.pk).state == "deleted" and _on_platform(world, "parent") == 0
+
+
+def test_a_lost_repost_is_found_by_its_original_not_reposted_twice(personas, world):
+    from guanwei.sandbox.models import SandboxUser
+    from guanwei.sandbox.store import post_status
+
+    original = post_status(SandboxUser.objects.get(pk=int(world.account("product").uid)), "原微博：门店开业")
+    faults.add_fault("response_lost", "statuses/repost", app=_app(world), times=1, delay_s=0)
+    post = actions.do_create_post(personas.carol, text="", accounts=[personas.accounts["parent"].pk],
+                                  repost_of=str(original.pk))  # fmt: skip
+    actions.do_submit(personas.carol, post)
+    actions.do_approve(personas.dave, post)
+    assert dispatch.run() == {"unconfirmed": 1}
+    with time_machine.travel(clock.now() + dispatch.RECONCILE_EVERY):
+        assert dispatch.run() == {"published": 1}
+    reposts = Status.objects.filter(user_id=int(world.account("parent").uid), retweeted_status=original)
+    assert reposts.count() == 1
+    assert Target.objects.get(post=post).publication.platform_id == str(reposts.get().pk)
