@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from guanwei.core.models import Member
 from guanwei.core.permissions import can
@@ -67,7 +68,7 @@ class Chain:
 
 
 def _default_chain() -> Chain:
-    return Chain(_("默认：任一审核人批准"), [Tier(_("审核"), TierMode.ANY, frozenset())])
+    return Chain(_("默认：任一审核人批准"), [Tier(pgettext("approval tier", "审核"), TierMode.ANY, frozenset())])
 
 
 def chains_for(post: Post) -> list[Chain]:

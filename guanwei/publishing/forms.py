@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanwei.core.models import Member
 from guanwei.core.permissions import PERMISSIONS
@@ -168,8 +169,8 @@ class WordImportForm(forms.Form):
 class TagForm(forms.Form):
     kind = forms.ChoiceField(label=_("类别"), choices=[("series", _("内容系列")), ("campaign", _("营销活动"))])
     name = forms.CharField(label=_("名称"), max_length=60)
-    starts_on = forms.DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=pgettext_lazy("campaign", "开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=pgettext_lazy("campaign", "结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class ImportForm(forms.Form):

@@ -87,8 +87,8 @@ class Campaign(models.Model):
 
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(_("名称"), max_length=60)
-    starts_on = models.DateField(_("开始日期"), null=True, blank=True)
-    ends_on = models.DateField(_("结束日期"), null=True, blank=True)
+    starts_on = models.DateField(pgettext_lazy("campaign", "开始日期"), null=True, blank=True)
+    ends_on = models.DateField(pgettext_lazy("campaign", "结束日期"), null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
 
