@@ -310,7 +310,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 ACTIONS = {
     "submit": ("post.edit", lambda m, p, r: actions.do_submit(m, p, r), gettext_lazy("已送审。")),
     "approve": ("post.review", lambda m, p, r: actions.do_approve(m, p, r.POST.get("comment", "")[:1000], r),
-                gettext_lazy("已批准。")),  # fmt: skip
+                gettext_lazy("已批准并排期。")),  # fmt: skip
     "cancel": ("post.edit", lambda m, p, r: actions.do_cancel(m, p, r), gettext_lazy("已取消。")),
     "request_changes": (
         "post.review",
@@ -344,10 +344,13 @@ def post_action(request: HttpRequest, post_id: int, action: str) -> HttpResponse
     right, do, done = ACTIONS[action]
     post = get_for(request.member, Post, post_id, right)
     try:
-        do(request.member, post, request)
+        result = do(request.member, post, request)
     except ActionError as exc:
         show_as_message(request, exc)
     else:
+        if action == "approve" and result.approved_by_id is None:
+            waiting = [c.current.name for c in approval.progress(result) if c.current is not None]
+            done = _("已批准本级；还在等待：%(tiers)s") % {"tiers": "、".join(waiting)}
         messages.success(request, str(done))
     return redirect("publishing:post", post.pk)
 
