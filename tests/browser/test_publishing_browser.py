@@ -47,3 +47,44 @@ def test_compose_review_publish_and_see_it_on_the_platform(live_server, browser,
     link = page.locator("main table a").first.get_attribute("href")
     assert link and "/sandbox/" in link
     page.screenshot(path=screenshots / "post-published-1280-zh.png", full_page=True)
+
+
+def test_the_composer_suggests_autosaves_and_the_calendar_moves_a_post_by_drag(live_server, page, settings, screenshots):
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from guanwei.core.models import Member
+    from guanwei.publishing import actions
+    from guanwei.publishing.models import Post
+
+    settings.BASE_URL = live_server.url
+    seed_demo(live_server.url, with_history=False)
+    product = Account.objects.get(screen_name="示例乳业产品")
+    editor = Member.objects.get(user__username="wangfang")
+    actions.do_create_post(editor, text=f"#冬季新品# 上市 {TEXT}", accounts=[product.pk])
+    login(page, live_server.url, "wangfang", DEMO_PASSWORD)
+
+    # the live panel suggests a topic used before; a click completes it; autosave keeps the draft
+    page.goto(live_server.url + "/publishing/compose/")
+    page.check(f"input[name=accounts][value='{product.pk}']")
+    page.fill("#id_text", "今天的 #冬")
+    page.click("button[data-insert='#冬季新品#']")
+    assert page.input_value("#id_text") == "今天的 #冬季新品#"
+    page.wait_for_selector("#autosave-status >> text=已自动保存", timeout=10_000)
+    assert Post.objects.filter(text="今天的 #冬季新品#", author=editor).exists()
+    page.wait_for_selector(".weibo-card .wb-topic >> text=#冬季新品#")
+    page.screenshot(path=screenshots / "composer-1280-zh.png", full_page=True)
+
+    # drag a scheduled post to another day of a month ahead; it keeps its time of day
+    month = (timezone.localdate() + timedelta(days=40)).replace(day=1)
+    at = timezone.make_aware(datetime(month.year, month.month, 10, 10, 0))
+    post = actions.do_create_post(editor, text=f"拖动我 {TEXT}", accounts=[product.pk], scheduled_at=at)
+    day = month.replace(day=13)
+    page.goto(f"{live_server.url}/publishing/?view=month&date={month:%Y-%m-%d}")
+    page.locator(f"#chip-{post.pk}").drag_to(page.locator(f"td[data-date='{day:%Y-%m-%d}']"))
+    page.wait_for_selector(f"td[data-date='{day:%Y-%m-%d}'] #chip-{post.pk}")
+    post.refresh_from_db()
+    moved = timezone.localtime(post.scheduled_at)
+    assert (moved.date(), moved.hour) == (day, 10)
+    page.screenshot(path=screenshots / "calendar-month-1280-zh.png", full_page=True)
