@@ -96,7 +96,9 @@ def pg_answers() -> bool:
     try:
         import psycopg
 
-        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=2, autocommit=True) as c:
+        with psycopg.connect(
+            "postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=2, autocommit=True
+        ) as c:
             c.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
             c.execute(f"CREATE DATABASE {PG_NAME}")
         return True
@@ -138,9 +140,15 @@ def set_up(n_posts: int, spread_s: float) -> list[int]:
     from guanwei.sandbox import faults, store
 
     base = os.environ["GUANWEI_BASE_URL"]
-    app = store.create_app("bench", safe_domains=DOMAIN, redirect_uris=base + "/", limits={"tier": "unlimited"})
-    faults.add_fault("response_lost", "statuses/share", app=app, probability=0.1, delay_s=0, note="publish_crash")
-    users = store.bulk_create_users([{"screen_name": f"崩溃压测{i:02d}", "is_official": True} for i in range(ACCOUNTS)])
+    app = store.create_app(
+        "bench", safe_domains=DOMAIN, redirect_uris=base + "/", limits={"tier": "unlimited"}
+    )
+    faults.add_fault(
+        "response_lost", "statuses/share", app=app, probability=0.1, delay_s=0, note="publish_crash"
+    )
+    users = store.bulk_create_users(
+        [{"screen_name": f"崩溃压测{i:02d}", "is_official": True} for i in range(ACCOUNTS)]
+    )
     tokens = [store.issue_token(app, u) for u in users]
     enterprise = Enterprise.objects.create(name="崩溃压测企业", slug="bench-crash")
     author = Member.objects.create(enterprise=enterprise, user=User.objects.create(username="bench-editor"),
@@ -187,7 +195,9 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
 
 
 def start_worker(env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, __file__, "--worker"], cwd=REPO, env=env, stdout=log, stderr=log)
+    return subprocess.Popen(
+        [sys.executable, __file__, "--worker"], cwd=REPO, env=env, stdout=log, stderr=log
+    )
 
 
 def wait_registered(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
@@ -199,7 +209,9 @@ def wait_registered(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> N
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"publish_crash: worker pid {proc.pid} exited with {proc.returncode} (see its log)")
+            raise SystemExit(
+                f"publish_crash: worker pid {proc.pid} exited with {proc.returncode} (see its log)"
+            )
         if WorkerHeartbeat.objects.filter(pid=proc.pid, stopped_at__isnull=True).exists():
             return
         close_old_connections()
@@ -250,9 +262,12 @@ def count(uids: list[int]) -> dict[str, Any]:
     from guanwei.sandbox.models import Fault, Status
 
     on_platform = Counter(
-        (str(uid), text.strip()) for uid, text in Status.objects.filter(user_id__in=uids).values_list("user_id", "text")
+        (str(uid), text.strip())
+        for uid, text in Status.objects.filter(user_id__in=uids).values_list("user_id", "text")
     )
-    rows = list(Target.objects.values_list("pk", "state", "attempts", "account__platform_uid", "post__text"))
+    rows = list(
+        Target.objects.values_list("pk", "state", "attempts", "account__platform_uid", "post__text")
+    )
     seen: set[tuple[str, str]] = set()
     tally: Counter[str] = Counter()
     anomalies: list[tuple[int, str]] = []
@@ -288,7 +303,9 @@ def count(uids: list[int]) -> dict[str, Any]:
         "unconfirmed_left": tally["unconfirmed_left"],
         "published": tally["published"],
         **{k: tally[k] for k in lost_keys},
-        "unsettled": sum(n for s, n in tally.items() if s in ("scheduled", "publishing", "unconfirmed")),
+        "unsettled": sum(
+            n for s, n in tally.items() if s in ("scheduled", "publishing", "unconfirmed")
+        ),
         "found_by_reconciliation": Publication.objects.filter(
             found_by_reconciliation=True, target__state="published"
         ).count(),
@@ -316,13 +333,20 @@ def describe(pk: int, problem: str) -> None:
     t = Target.objects.select_related("account", "post").get(pk=pk)
     print(f"ANOMALY {problem} target={pk} state={t.state} attempts={t.attempts} account_uid="
           f"{t.account.platform_uid} text={t.post.text!r} due_at={t.due_at:%H:%M:%S.%f}", file=sys.stderr)  # fmt: skip
-    for e in StateEvent.objects.filter(object_type="publishing.target", object_id=str(pk)).order_by("created_at", "pk"):
-        print(f"  event {e.created_at:%H:%M:%S.%f} {e.from_state} → {e.to_state} {e.reason!r}", file=sys.stderr)
+    for e in StateEvent.objects.filter(object_type="publishing.target", object_id=str(pk)).order_by(
+        "created_at", "pk"
+    ):
+        print(
+            f"  event {e.created_at:%H:%M:%S.%f} {e.from_state} → {e.to_state} {e.reason!r}",
+            file=sys.stderr,
+        )
     publication = Publication.objects.filter(target_id=pk).first()
     if publication:
         print(f"  publication platform_id={publication.platform_id!r} found={publication.found_by_reconciliation} "
               f"errors={publication.errors}", file=sys.stderr)  # fmt: skip
-    for s in Status.objects.filter(user_id=int(t.account.platform_uid), text=t.post.text.strip()).order_by("pk"):
+    for s in Status.objects.filter(
+        user_id=int(t.account.platform_uid), text=t.post.text.strip()
+    ).order_by("pk"):
         print(f"  sandbox status id={s.pk} created_at={s.created_at:%H:%M:%S.%f}", file=sys.stderr)
 
 
@@ -359,16 +383,25 @@ def child(args: argparse.Namespace) -> None:
                 server.wait(30)
             except subprocess.TimeoutExpired:
                 server.kill()
-    result = {"kills": kills, **count(uids), "kill_phase_s": round(kill_phase_s, 1), "settle_s": round(settle_s, 1)}
+    result = {
+        "kills": kills,
+        **count(uids),
+        "kill_phase_s": round(kill_phase_s, 1),
+        "settle_s": round(settle_s, 1),
+    }
     print("CHILD " + json.dumps(result))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20 kills, 300 targets (default: 100, 1,500)")
+    parser.add_argument(
+        "--quick", action="store_true", help="20 kills, 300 targets (default: 100, 1,500)"
+    )
     parser.add_argument("--database", choices=["sqlite", "postgres", "auto"], default="auto")
     parser.add_argument("--seed", type=int, default=14, help="seed of the kill times (default 14)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, SQLite file)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (logs, SQLite file)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -389,7 +422,15 @@ def main() -> None:
                    GUANWEI_DEBUG="false", GUANWEI_SANDBOX="true", GUANWEI_BASE_URL=f"http://127.0.0.1:{port}",
                    DATABASE_URL=pg_url() if database == "postgres" else f"sqlite:///{tmp}/bench.db")  # fmt: skip
         env.pop("GUANWEI_TASKS_IMMEDIATE", None)
-        cmd = [sys.executable, __file__, "--child", "--database", database, "--seed", str(args.seed)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--database",
+            database,
+            "--seed",
+            str(args.seed),
+        ]
         out = subprocess.run(cmd + (["--quick"] if args.quick else []), env=env, cwd=REPO, stdout=subprocess.PIPE,
                              text=True, check=True)  # fmt: skip
         line = [x for x in out.stdout.splitlines() if x.startswith("CHILD ")][-1]
@@ -399,7 +440,12 @@ def main() -> None:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     result = json.loads(line[len("CHILD ") :])
-    result.update(database=database, seconds=round(time.monotonic() - began, 1), quick=args.quick, seed=args.seed)
+    result.update(
+        database=database,
+        seconds=round(time.monotonic() - began, 1),
+        quick=args.quick,
+        seed=args.seed,
+    )
     print("RESULT " + json.dumps(result, ensure_ascii=False))
 
 

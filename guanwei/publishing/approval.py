@@ -71,17 +71,22 @@ def _default_chain() -> Chain:
     return Chain(_("默认：任一审核人批准"), [Tier(pgettext("approval tier", "审核"), TierMode.ANY, frozenset())])
 
 
-def chains_for(post: Post) -> list[Chain]:
+def policies_of(enterprise_id: int) -> list[ApprovalPolicy]:
+    """The enterprise's chains, in the order they are tried (one read for many posts)."""
+    return list(
+        ApprovalPolicy.objects.filter(enterprise_id=enterprise_id)
+        .prefetch_related("accounts", "tiers__reviewers")
+        .order_by("position", "pk")
+    )
+
+
+def chains_for(post: Post, policies: list[ApprovalPolicy] | None = None) -> list[Chain]:
     """The chains `post` needs (without progress)."""
     if post.emergency:
         chain = Chain(_("紧急发布：一人批准"), [Tier(_("紧急审批"), TierMode.ANY, frozenset())])
         chain.accounts = [t.account_id for t in post.targets.all() if t.account_id]
         return [chain]
-    policies = list(
-        ApprovalPolicy.objects.filter(enterprise_id=post.enterprise_id)
-        .prefetch_related("accounts", "tiers__reviewers")
-        .order_by("position", "pk")
-    )
+    policies = policies_of(post.enterprise_id) if policies is None else policies
     chains: dict[int | None, Chain] = {}
     for target in post.targets.all():
         policy = next(
@@ -107,15 +112,28 @@ def chains_for(post: Post) -> list[Chain]:
     return list(chains.values()) or [_default_chain()]
 
 
-def progress(post: Post) -> list[Chain]:
-    """The chains `post` needs, with the approvals of its current revision applied."""
-    chains = chains_for(post)
-    approvals = (
-        Review.objects.filter(post=post, revision=post.revision, verdict=Verdict.APPROVE)
-        .exclude(member_id=post.author_id)
+def approvals_of(posts: list[Post]) -> dict[int, list[int]]:
+    """Per post, who approved its current revision, oldest first (one read for many posts)."""
+    wanted = {p.pk: p.revision for p in posts}
+    out: dict[int, list[int]] = {pk: [] for pk in wanted}
+    rows = (
+        Review.objects.filter(post_id__in=list(wanted), verdict=Verdict.APPROVE)
         .order_by("created_at", "pk")
-        .values_list("member_id", flat=True)
+        .values_list("post_id", "revision", "member_id")
     )
+    for post_id, revision, member_id in rows:
+        if wanted[post_id] == revision:
+            out[post_id].append(member_id)
+    return out
+
+
+def progress(post: Post, *, policies: list[ApprovalPolicy] | None = None,
+             approvals: list[int] | None = None) -> list[Chain]:  # fmt: skip
+    """The chains `post` needs, with the approvals of its current revision applied."""
+    chains = chains_for(post, policies)
+    if approvals is None:
+        approvals = approvals_of([post])[post.pk]
+    approvals = [m for m in approvals if m != post.author_id]
     for member_id in approvals:
         for chain in chains:
             tier = chain.current

@@ -296,8 +296,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
     seen = dict(SeenRevision.objects.filter(member=member).values_list("post_id", "revision"))
     mine, others = [], []
-    for post in waiting[:200]:
-        chains = approval.progress(post)
+    posts = list(waiting[:200])
+    policies = approval.policies_of(member.enterprise_id)
+    approvals = approval.approvals_of(posts)
+    for post in posts:
+        chains = approval.progress(post, policies=policies, approvals=approvals[post.pk])
         item = {"post": post, "chains": chain_rows(chains), "seen": seen.get(post.pk)}
         if item["seen"] and item["seen"] != post.revision:
             revs = {r.number: r for r in post.revisions.filter(number__in=[item["seen"], post.revision])}
