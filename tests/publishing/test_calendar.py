@@ -128,3 +128,26 @@ def test_on_this_date_lists_earlier_years_hot_search(client_for, settings):
     assert years and set(years) >= {"2024", "2025"} and all(len(t) <= calendar.PER_DAY for t in years.values())
     html = client_for("heidi").get("/publishing/on-this-date?date=2026-10-01").content.decode()
     assert "2025" in html and years["2025"][0] in html
+
+
+def test_an_enterprise_that_observes_summer_time_keeps_its_local_hours(personas, client_for):
+    """Berlin moves its clocks on 28 March 2027: 09:00 local is 08:00 UTC before, 07:00 after —
+    typed in the composer, and kept when the post is dragged across the change."""
+    from datetime import UTC
+
+    personas.enterprise.time_zone = "Europe/Berlin"
+    personas.enterprise.save()
+    product = personas.accounts["product"].pk
+    with time_machine.travel(datetime(2027, 3, 1, 12, 0, tzinfo=UTC), tick=False):
+        carol = client_for("carol")  # signed in now: a session from September would have expired
+        r = carol.post("/publishing/compose/", {"text": f"冬令时 {LINK}", "accounts": [product], "scheduled_at": "2027-03-27T09:00"})
+        assert r.status_code == 302, r.context["form"].errors
+        carol.post("/publishing/compose/", {"text": f"夏令时 {LINK}", "accounts": [product], "scheduled_at": "2027-03-29T09:00"})
+        winter, summer = Post.objects.get(text__startswith="冬令时"), Post.objects.get(text__startswith="夏令时")
+        assert winter.scheduled_at == datetime(2027, 3, 27, 8, 0, tzinfo=UTC)
+        assert summer.scheduled_at == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
+        carol.post(f"/publishing/posts/{winter.pk}/move", {"date": "2027-03-30"})
+        winter.refresh_from_db()
+        assert winter.scheduled_at == datetime(2027, 3, 30, 7, 0, tzinfo=UTC)  # still 09:00 in Berlin
+        export = b"".join(carol.get("/publishing/export").streaming_content).decode("utf-8-sig")
+        assert "2027-03-30T09:00:00+02:00" in export and "2027-03-29T09:00:00+02:00" in export

@@ -126,3 +126,33 @@ def test_a_member_limited_to_some_accounts_sees_only_their_posts(personas, api_a
     assert ivan.get(f"{API}/posts/{parent_only['id']}").status_code == 404
     assert ivan.get(f"{API}/posts/{product['id']}").status_code == 200
     assert [p["id"] for p in ivan.get(f"{API}/posts").json()["items"]] == [product["id"]]
+
+
+def test_the_api_takes_content_type_images_and_the_emergency_path(personas, api_as):
+    import base64
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (30, 30), "green").save(png, "PNG")
+    image = {"name": "g.png", "data": base64.b64encode(png.getvalue()).decode()}
+    carol = api_as("carol")
+    created = _create(carol, personas, content_type="product", images=[image]).json()
+    assert created["content_type"] == "product" and created["emergency"] is False
+    assert Post.objects.get(pk=created["id"]).images.count() == 1
+    refused = _create(carol, personas, emergency=True)
+    assert refused.status_code == 403  # only owners and admins take the emergency path
+    bad = _create(carol, personas, images=[{"name": "x", "data": "not base64!"}])
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "images"
+    junk = _create(carol, personas, images=[{"name": "x", "data": base64.b64encode(b"hello").decode()}])
+    assert junk.status_code == 422 and "无法读取" in junk.json()["detail"][0]["reason"]
+    urgent = _create(api_as("alice"), personas, emergency=True).json()
+    assert urgent["emergency"] is True
+    api_as("alice").post(f"{API}/posts/{urgent['id']}/submit")
+    approved = api_as("dave").post(f"{API}/posts/{urgent['id']}/approve", {"comment": "同意"},
+                                   content_type="application/json").json()  # fmt: skip
+    assert approved["state"] == "scheduled"
+    edited = carol.patch(f"{API}/posts/{created['id']}", {"content_type": "crisis", "variants": {}},
+                         content_type="application/json").json()  # fmt: skip
+    assert edited["content_type"] == "crisis" and edited["revision"] == 2
