@@ -17,8 +17,12 @@ the next worker's recovery sees its pid gone); a new one starts at once. 100 kil
 20). Then a last worker runs until every target is settled (published / failed / missed /
 cancelled) or a deadline passes, and is stopped with SIGTERM.
 
-**Shortcuts.** The worker is `guanwei worker` (same command, same code) started through this
-file's `--worker` mode, which first shortens four timeouts of guanwei.publishing.dispatch
+**Shortcuts.** The worker is `guanwei worker --queues publish` (same command, same code: a
+dedicated publishing worker, as a deployment may run one) started through this file's `--worker`
+mode. Only the publish queue, because with every queue each new worker first resumes the long
+tasks its killed predecessor left running (listening.poll, matrix.refresh_accounts: requeued by
+ops.recovery) and is killed again before it reaches publishing — the kills would land in
+listening, not mid-send. The `--worker` mode first shortens four timeouts of guanwei.publishing.dispatch
 (there is no setting or environment variable for them): STALE_SEND 2 min → 5 s, STALE_CLAIM
 30 min → 20 s, RECONCILE_AFTER 60 s → 15 s, RECONCILE_EVERY 10 s → 3 s. Otherwise a target left
 in `publishing` by each kill would wait 2 minutes (and a claim lost between the claim and its
@@ -39,7 +43,8 @@ latest 5) are those of the unlimited tier, unchanged — as on Weibo.
   our database, absent from the sandbox);
 - `unconfirmed_left`: targets still `publishing` or `unconfirmed` at the end; `unsettled`: any
   target not in a final state (scheduled included);
-- `found_by_reconciliation` (published targets settled from the timeline), `lost_responses`
+- `kills_with_sends_in_hand` (kills after which a target was left in publishing: claimed or
+  being sent by the dead worker), `found_by_reconciliation` (published targets settled from the timeline), `lost_responses`
   (times the fault fired), `recovered_mid_send` (targets a kill left in publishing, recovered as
   unconfirmed), `resent` (targets claimed more than once), `refused_as_repeat` (targets whose
   send got 20019/20017), `failed`, `missed`, `stray_statuses` (sandbox statuses of no target);
@@ -126,7 +131,7 @@ def worker_main() -> None:
         if not isinstance(getattr(dispatch, name, None), timedelta):
             sys.exit(f"publish_crash: guanwei.publishing.dispatch.{name} is gone; update SHORTENED")
         setattr(dispatch, name, value)
-    execute_from_command_line(["guanwei", "worker"])
+    execute_from_command_line(["guanwei", "worker", "--queues", "publish"])
 
 
 def set_up(n_posts: int, spread_s: float) -> list[int]:
@@ -225,15 +230,23 @@ def open_count() -> int:
     return Target.objects.exclude(state__in=FINAL_STATES).count()
 
 
-def kill_phase(kills: int, rng: random.Random, env: dict[str, str], log: Any) -> None:
+def kill_phase(kills: int, rng: random.Random, env: dict[str, str], log: Any) -> int:
+    """SIGKILL `kills` workers in turn; returns how many kills left a target in publishing."""
+    from guanwei.publishing.models import Target
+
+    mid_send = 0
     for k in range(kills):
         proc = start_worker(env, log)
         wait_registered(proc)
         time.sleep(rng.uniform(*KILL_AFTER_S))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()  # reaped: recovery at the next start sees the pid gone
+        # Only one worker runs, and targets it claimed but never sent wait here too (their
+        # send tasks are requeued): "in publishing" = the kill landed with sends in hand.
+        mid_send += Target.objects.filter(state="publishing").exists()
         if (k + 1) % 10 == 0:
             print(f"  {k + 1}/{kills} kills, {open_count():,} targets open", file=sys.stderr)
+    return mid_send
 
 
 def settle(deadline_s: float, env: dict[str, str], log: Any) -> None:
@@ -373,7 +386,7 @@ def child(args: argparse.Namespace) -> None:
         try:
             wait_until_up(base, server)
             started = time.monotonic()
-            kill_phase(kills, random.Random(args.seed), env, worker_log)
+            kills_mid_send = kill_phase(kills, random.Random(args.seed), env, worker_log)
             kill_phase_s = time.monotonic() - started
             settle(120 if args.quick else 300, env, worker_log)
             settle_s = time.monotonic() - started - kill_phase_s
@@ -386,6 +399,7 @@ def child(args: argparse.Namespace) -> None:
     result = {
         "kills": kills,
         **count(uids),
+        "kills_with_sends_in_hand": kills_mid_send,
         "kill_phase_s": round(kill_phase_s, 1),
         "settle_s": round(settle_s, 1),
     }

@@ -53,6 +53,7 @@ RERUN_SAFE: frozenset[str] = frozenset(
         # Runs only while its claim is the target's and its send has not begun: a rerun after
         # the send began does nothing, and the target is reconciled from the timeline.
         "guanwei.publishing.dispatch.send_target",
+        "guanwei.publishing.dispatch.send_targets",
         # Reads move cursors only with what they stored; a push is claimed before processing.
         "guanwei.listening.tasks.poll",
         "guanwei.listening.tasks.dispatch",

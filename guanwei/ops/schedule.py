@@ -58,7 +58,7 @@ JOBS: list[PeriodicJob] = [
     ),
     PeriodicJob(
         name="publishing.dispatch",
-        interval=timedelta(seconds=2),
+        interval=timedelta(seconds=1),
         task="guanwei.publishing.tasks.dispatch",
         description="Publish due targets exactly once (claim, send, settle lost answers from the "
         "account's own timeline).",

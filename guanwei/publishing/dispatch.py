@@ -13,9 +13,9 @@ platform does.
    (rate limit, unavailable) → scheduled again with backoff (the platform's retry-after when it
    gives one). Permanent errors → failed. Each outcome is told through the channels
    (`post.published`, `post.failed`, `post.unconfirmed`), failures to the author personally.
-5. **Many workers.** The periodic job claims what is due and hands each claimed target to the
-   `publishing.send_target` task, so every worker sends; a task whose claim is no longer the
-   target's (it was settled and claimed again meanwhile) does nothing.
+5. **Many workers.** The periodic job claims what is due and hands the claimed targets, in
+   batches of FAN_OUT_BATCH, to the `publishing.send_targets` task, so every worker sends; a send
+   whose claim is no longer the target's (it was settled and claimed again meanwhile) does nothing.
 6. **A worker killed mid-send** leaves a target in publishing; STALE_SEND after its send began
    (or STALE_CLAIM after a claim no worker took up) it is treated as unconfirmed — it may have
    been sent — and reconciled like any other.
@@ -51,7 +51,8 @@ LATE_CUTOFF = timedelta(hours=1)  # due longer ago than this: missed, the author
 STALE_SEND = timedelta(minutes=2)  # a send begun this long ago and not settled: its worker is gone
 STALE_CLAIM = timedelta(minutes=30)  # claimed, never taken up by a send task (the task was lost)
 RECONCILE_AFTER = timedelta(seconds=60)  # unconfirmed and not on the timeline after this: resend
-RECONCILE_EVERY = timedelta(seconds=10)  # between timeline reads for one target (rate limits)
+RECONCILE_EVERY = timedelta(seconds=10)
+FAN_OUT_BATCH = 8  # targets per send task  # between timeline reads for one target (rate limits)
 MAX_ATTEMPTS = 6
 BACKOFF_S = (15, 60, 300, 900, 1800)
 TIMELINE_COUNT = 20
@@ -294,24 +295,45 @@ def run(limit: int = 100, *, fan_out: bool = False) -> dict[str, int]:
         count(reconcile(target))
     while True:
         claimed = claim_due(limit)
-        for target in claimed:
-            claim = target.claimed_at.isoformat()
-            if fan_out:
-                send_target.enqueue(target.pk, claim, enterprise_id=target.enterprise_id)
-                count("handed_out")
-                continue
-            try:
-                count(send_claimed(target.pk, claim))
-            except Exception:  # isolation: one target's bug must not stop the others (logged);
-                # it stays in publishing and is recovered as unconfirmed after STALE_SEND
-                log.exception("publishing.send_crashed target=%s", target.pk)
-                count("crashed")
+        if fan_out:
+            # In batches of one enterprise's targets: every worker takes a batch, and a task's
+            # own cost (its row, its result) is paid once per batch rather than per post.
+            by_enterprise: dict[int, list[tuple[int, str]]] = {}
+            for target in claimed:
+                by_enterprise.setdefault(target.enterprise_id, []).append((target.pk, target.claimed_at.isoformat()))
+            for enterprise_id, claims in by_enterprise.items():
+                for i in range(0, len(claims), FAN_OUT_BATCH):
+                    send_targets.enqueue(claims[i : i + FAN_OUT_BATCH], enterprise_id=enterprise_id)
+                    count("handed_out")
+        else:
+            for outcome in _send_all([(t.pk, t.claimed_at.isoformat()) for t in claimed]):
+                count(outcome)
         if len(claimed) < limit:
             break
     return outcomes
 
 
+def _send_all(claims: list[tuple[int, str]]) -> list[str]:
+    outcomes = []
+    for target_id, claim in claims:
+        try:
+            outcomes.append(send_claimed(target_id, claim))
+        except Exception:  # isolation: one target's bug must not stop the others (logged);
+            # it stays in publishing and is recovered as unconfirmed after STALE_SEND
+            log.exception("publishing.send_crashed target=%s", target_id)
+            outcomes.append("crashed")
+    return outcomes
+
+
+@task(queue_name="publish")
+def send_targets(claims: list[list], enterprise_id: int | None = None) -> list[str]:
+    """publishing.send_targets — send claimed targets [(id, claimed_at)], each only while its
+    claim is still its own."""
+    return _send_all([(int(target_id), str(claim)) for target_id, claim in claims])
+
+
 @task(queue_name="publish")
 def send_target(target_id: int, claimed_at: str, enterprise_id: int | None = None) -> str:
-    """publishing.send_target — send one claimed target (nothing if its claim has moved on)."""
+    """publishing.send_target — send one claimed target (nothing if its claim has moved on).
+    Kept for tasks queued by an earlier version; new rounds hand out `send_targets`."""
     return send_claimed(target_id, claimed_at)

@@ -161,14 +161,24 @@ def test_claimed_targets_are_handed_to_every_worker_and_sent_once(personas, worl
     from django_tasks_db.models import DBTaskResult
 
     post = _approved(personas, "parent", "product")
-    assert dispatch.run(fan_out=True) == {"handed_out": 2}
-    tasks = DBTaskResult.objects.filter(task_path="guanwei.publishing.dispatch.send_target")
-    calls = [(t.args_kwargs["args"], t.args_kwargs["kwargs"]) for t in tasks]
-    assert len(calls) == 2
-    for args, _kwargs in calls:
-        assert dispatch.send_claimed(*args) == "published"
-        assert dispatch.send_claimed(*args) == "skipped"  # a task run twice sends once
+    with mock.patch.object(dispatch, "FAN_OUT_BATCH", 1):
+        assert dispatch.run(fan_out=True) == {"handed_out": 2}  # two batches: two workers may send
+    tasks = DBTaskResult.objects.filter(task_path="guanwei.publishing.dispatch.send_targets")
+    batches = [t.args_kwargs["args"][0] for t in tasks]
+    assert sorted(len(b) for b in batches) == [1, 1]
+    for batch in batches:
+        assert dispatch.send_targets.call(batch) == ["published"]
+        assert dispatch.send_targets.call(batch) == ["skipped"]  # a task run twice sends once
     assert _states(post) == ["published", "published"] and _on_platform(world, "parent") == 1
+
+
+def test_one_batch_carries_an_enterprises_claims(personas, world):
+    from django_tasks_db.models import DBTaskResult
+
+    _approved(personas, "parent", "product")
+    assert dispatch.run(fan_out=True) == {"handed_out": 1}
+    (task,) = DBTaskResult.objects.filter(task_path="guanwei.publishing.dispatch.send_targets")
+    assert len(task.args_kwargs["args"][0]) == 2 and task.args_kwargs["kwargs"] == {"enterprise_id": personas.enterprise.pk}
 
 
 def test_a_send_that_began_and_never_ended_is_reconciled(personas, world):
