@@ -153,7 +153,9 @@ def claim_due(limit: int = 100) -> list[Target]:
 
 
 def _retry_later(target: Target, error: Any, expected: str) -> None:
-    if target.attempts >= MAX_ATTEMPTS:
+    """Try again after a backoff (or the platform's retry-after). A rate limit — the shared
+    hourly budget or the platform's own — only delays: it never uses up the attempts."""
+    if error.kind != "rate_limited" and target.attempts >= MAX_ATTEMPTS:
         _fail(target, error, expected)
         return
     wait = BACKOFF_S[min(target.attempts, len(BACKOFF_S)) - 1]

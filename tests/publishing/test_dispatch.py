@@ -292,3 +292,17 @@ def test_a_lost_repost_is_found_by_its_original_not_reposted_twice(personas, wor
     reposts = Status.objects.filter(user_id=int(world.account("parent").uid), retweeted_status=original)
     assert reposts.count() == 1
     assert Target.objects.get(post=post).publication.platform_id == str(reposts.get().pk)
+
+
+def test_a_full_hourly_budget_delays_the_post_and_never_fails_it(personas, world):
+    from guanwei.platforms.base import PlatformError
+
+    post = _approved(personas, "parent")
+    full = PlatformError("rate_limited", "hourly budget used up", retry_after_s=1200)
+    with mock.patch("guanwei.platforms.weibo.WeiboConnector.publish", side_effect=full):
+        for attempt in range(dispatch.MAX_ATTEMPTS + 2):
+            Target.objects.filter(post=post).update(next_attempt_at=None)  # due again at once
+            assert dispatch.run() == {"scheduled": 1}, attempt
+    target = Target.objects.get(post=post)
+    assert target.state == "scheduled" and target.next_attempt_at >= clock.now() + timedelta(seconds=1190)
+    assert dispatch.run() == {}  # waits for the budget's next hour
