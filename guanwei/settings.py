@@ -343,6 +343,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A task's every state change at INFO is three lines a second from the periodic jobs
+        # alone; failures are still logged (WARNING and up).
+        "django_tasks": {"level": "WARNING"},
         # Django's own console handler (DEBUG only) would print every line a second time.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
     },

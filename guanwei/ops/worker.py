@@ -64,7 +64,7 @@ def claim_run(job: PeriodicJob, seen_next_run_at: datetime, now: datetime, worke
             return False
         result = job.load_task().enqueue()
         PeriodicJobState.objects.filter(name=job.name).update(last_task_id=str(result.id))
-    log.info("periodic job=%s enqueued task=%s worker=%s", job.name, result.id, worker_id)
+    log.debug("periodic job=%s enqueued task=%s worker=%s", job.name, result.id, worker_id)
     return True
 
 

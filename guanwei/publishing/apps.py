@@ -43,6 +43,7 @@ class PublishingConfig(AppConfig):
                 "campaign.created": _("新建营销活动"),
                 "campaign.deleted": _("删除营销活动"),
                 "plan.imported": _("导入排期"),
+                "publishing.settings_changed": _("修改发布设置"),
             },
             {
                 **dict.fromkeys(
@@ -61,5 +62,6 @@ class PublishingConfig(AppConfig):
                 ),  # fmt: skip
                 "sensitive_word.imported": lambda p: f"+{p.get('added', 0)} / ~{p.get('updated', 0)}",
                 "plan.imported": lambda p: f"{p.get('posts', 0)}",
+                "publishing.settings_changed": lambda p: f"{p.get('late_cutoff_minutes', '')} min",
             },
         )

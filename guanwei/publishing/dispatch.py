@@ -3,8 +3,9 @@ platform does.
 
 1. **Claim.** A due target moves scheduled → publishing by a conditional update (core.states):
    of N workers that see it, one wins; the others move on.
-2. **Check again** at send time: the account still has a live token, the text still fits, the
-   author may still publish. A target due longer ago than LATE_CUTOFF is `missed` instead.
+2. **Check again** at send time: the account still has a live token, the text still fits, no
+   blocked word, the approval stands, the author may still publish. A target due longer ago than
+   the enterprise's late cutoff (PublishingSettings, default LATE_CUTOFF) is `missed` instead.
 3. **Send.** Mastodon gets the target's Idempotency-Key (the same on every attempt). Weibo has
    none, so before any second attempt the account's own timeline is read first (`reconcile`).
 4. **Settle.** Success → published (Publication with id and URL). `timeout` (the write may have
@@ -41,13 +42,13 @@ from guanwei.core.states import transition
 from guanwei.matrix import connectors
 from guanwei.matrix.health import record_platform_error, record_platform_ok
 from guanwei.publishing.checks import check_account, check_text, check_words
-from guanwei.publishing.models import Publication, Target, TargetState
+from guanwei.publishing.models import Publication, PublishingSettings, Target, TargetState
 from guanwei.textkit.normalize import fold
 
 log = logging.getLogger("guanwei.publishing")
 S = TargetState
 
-LATE_CUTOFF = timedelta(hours=1)  # due longer ago than this: missed, the author decides
+LATE_CUTOFF = timedelta(hours=1)  # the default: due longer ago than this, missed (PublishingSettings)
 STALE_SEND = timedelta(minutes=2)  # a send begun this long ago and not settled: its worker is gone
 STALE_CLAIM = timedelta(minutes=30)  # claimed, never taken up by a send task (the task was lost)
 RECONCILE_AFTER = timedelta(seconds=60)  # unconfirmed and not on the timeline after this: resend
@@ -126,6 +127,14 @@ def _find_on_timeline(connector: Any, target: Target) -> Any | None:
     return None
 
 
+def late_cutoffs(enterprise_ids: set[int]) -> dict[int, timedelta]:
+    """Each enterprise's late cutoff (PublishingSettings; LATE_CUTOFF where none is set)."""
+    rows = PublishingSettings.objects.filter(enterprise_id__in=enterprise_ids).values_list(
+        "enterprise_id", "late_cutoff_minutes"
+    )  # fmt: skip
+    return {eid: timedelta(minutes=m) for eid, m in rows}
+
+
 def claim_due(limit: int = 100) -> list[Target]:
     """Targets due now, each claimed by this worker (scheduled → publishing)."""
     now = clock.now()
@@ -137,8 +146,9 @@ def claim_due(limit: int = 100) -> list[Target]:
         .order_by("due_at", "pk")[:limit]
     )
     claimed = []
+    cutoffs = late_cutoffs({t.enterprise_id for t in candidates})
     for target in candidates:
-        if now - target.due_at > LATE_CUTOFF and target.attempts == 0:
+        if now - target.due_at > cutoffs.get(target.enterprise_id, LATE_CUTOFF) and target.attempts == 0:
             if transition(target, S.MISSED, expected=S.SCHEDULED, reason="past the late cutoff"):
                 name = target.account.screen_name if target.account else "—"
                 _tell(target, "post.missed", f"错过发布时间：@{name}", "warning", author_too=True)

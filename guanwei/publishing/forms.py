@@ -152,6 +152,13 @@ class PolicyForm(forms.Form):
         return out
 
 
+class SettingsForm(forms.Form):
+    late_cutoff_minutes = forms.IntegerField(
+        label=_("迟发上限（分钟）"), min_value=5, max_value=1440,
+        help_text=_("超过发布时间这么久仍未发出（例如后台停了）的内容不再补发，标为“已错过”并通知作者。"),
+    )  # fmt: skip
+
+
 class WordForm(forms.Form):
     word = forms.CharField(label=_("敏感词"), max_length=50)
     action = forms.ChoiceField(label=_("处理"), choices=WordAction.choices, initial=WordAction.BLOCK)

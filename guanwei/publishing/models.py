@@ -99,6 +99,20 @@ class Campaign(models.Model):
         return self.name
 
 
+class PublishingSettings(models.Model):
+    """An enterprise's publishing settings (absent: the defaults)."""
+
+    DEFAULT_LATE_CUTOFF = 60
+
+    enterprise = models.OneToOneField(Enterprise, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    # A target due longer ago than this (and never tried) is `missed`, and its author is told,
+    # rather than going out late: a morning greeting at midnight is worse than none.
+    late_cutoff_minutes = models.PositiveIntegerField(_("迟发上限（分钟）"), default=DEFAULT_LATE_CUTOFF)
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}: {self.late_cutoff_minutes} min"
+
+
 class PostQuerySet(TenantQuerySet):
     def for_member(self, member: Member) -> TenantQuerySet:
         """A member limited to some accounts sees the posts for those accounts only."""

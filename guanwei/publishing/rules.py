@@ -19,6 +19,7 @@ from guanwei.publishing.models import (
     ApprovalTier,
     Campaign,
     ContentKind,
+    PublishingSettings,
     SensitiveWord,
     Series,
     TierMode,
@@ -80,6 +81,19 @@ def do_delete_policy(member: Member, policy: ApprovalPolicy, request: Any = None
         audit.record(member.enterprise, member, "approval_policy.deleted", policy, request=request,
                      params={"name": policy.name})  # fmt: skip
         policy.delete()
+
+
+def do_set_late_cutoff(member: Member, minutes: int, request: Any = None) -> PublishingSettings:
+    """How late a post may still go out; later than this it is missed and its author told."""
+    require(member, MANAGE)
+    if not 5 <= minutes <= 24 * 60:
+        raise ActionError(_("迟发上限须在 5 到 1440 分钟之间。"), "late_cutoff_minutes")
+    settings, _created = PublishingSettings.objects.update_or_create(
+        enterprise_id=member.enterprise_id, defaults={"late_cutoff_minutes": minutes}
+    )  # fmt: skip
+    audit.record(member.enterprise, member, "publishing.settings_changed", None, request=request,
+                 params={"late_cutoff_minutes": minutes})  # fmt: skip
+    return settings
 
 
 # ---------------------------------------------------------------- sensitive words

@@ -13,8 +13,15 @@ from guanwei.core.errors import ActionError, show_as_message, show_on_form
 from guanwei.core.lists import keyset_page
 from guanwei.core.permissions import can, member_required
 from guanwei.publishing import rules
-from guanwei.publishing.forms import PolicyForm, TagForm, WordForm, WordImportForm
-from guanwei.publishing.models import ApprovalPolicy, Campaign, SensitiveWord, Series, WordAction
+from guanwei.publishing.forms import PolicyForm, SettingsForm, TagForm, WordForm, WordImportForm
+from guanwei.publishing.models import (
+    ApprovalPolicy,
+    Campaign,
+    PublishingSettings,
+    SensitiveWord,
+    Series,
+    WordAction,
+)
 from guanwei.textkit.normalize import fold
 
 
@@ -26,12 +33,33 @@ def _policy(request: HttpRequest, policy_id: int) -> ApprovalPolicy:
 
 
 @member_required("post.review")
+@require_http_methods(["GET", "POST"])
 def policies(request: HttpRequest) -> HttpResponse:
+    """The approval chains, and the publishing settings (the late cutoff)."""
+    member = request.member
+    current = PublishingSettings.objects.filter(enterprise_id=member.enterprise_id).first()
+    minutes = current.late_cutoff_minutes if current else PublishingSettings.DEFAULT_LATE_CUTOFF
+    form = SettingsForm(request.POST or None, initial={"late_cutoff_minutes": minutes})
+    if request.method == "POST":
+        if not can(member, rules.MANAGE):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied(rules.MANAGE)
+        if form.is_valid():
+            try:
+                rules.do_set_late_cutoff(member, form.cleaned_data["late_cutoff_minutes"], request)
+            except ActionError as exc:
+                show_on_form(form, exc)
+            else:
+                messages.success(request, _("已保存发布设置。"))
+                return redirect("publishing:policies")
     rows = (
-        ApprovalPolicy.objects.filter(enterprise_id=request.member.enterprise_id)
+        ApprovalPolicy.objects.filter(enterprise_id=member.enterprise_id)
         .prefetch_related("accounts", "tiers__reviewers").order_by("position", "pk")
     )  # fmt: skip
-    return render(request, "publishing/policies.html", {"policies": rows, "can_manage": can(request.member, rules.MANAGE)})
+    return render(request, "publishing/policies.html", {
+        "policies": rows, "can_manage": can(member, rules.MANAGE), "settings_form": form, "late_cutoff": minutes,
+    }, status=422 if form.is_bound else 200)  # fmt: skip
 
 
 @member_required(rules.MANAGE)

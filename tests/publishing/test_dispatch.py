@@ -135,6 +135,18 @@ def test_a_target_past_the_late_cutoff_is_missed_not_sent(personas, world):
     assert Notification.objects.filter(member=personas.carol, title__contains="错过").exists()
 
 
+def test_the_late_cutoff_is_the_enterprises_own(personas, world, client_for):
+    alice = client_for("alice")
+    assert alice.post("/publishing/approvals/", {"late_cutoff_minutes": "2"}).status_code == 422
+    assert client_for("dave").post("/publishing/approvals/", {"late_cutoff_minutes": "10"}).status_code == 403
+    assert alice.post("/publishing/approvals/", {"late_cutoff_minutes": "10"}).status_code == 302
+    late, on_time = _approved(personas, "parent"), _approved(personas, "product", text=TEXT + " 二")
+    Target.objects.filter(post=on_time).update(due_at=clock.now() + timedelta(minutes=3))
+    with time_machine.travel(clock.now() + timedelta(minutes=11)):
+        assert dispatch.run() == {"published": 1}  # due 8 minutes ago: within the cutoff
+    assert _states(late) == ["missed"] and _states(on_time) == ["published"]
+
+
 def test_two_workers_claim_each_due_target_once(personas, world):
     if connection.vendor != "postgresql":
         pytest.skip("needs real concurrent connections (the in-memory SQLite test DB shares one cache)")
