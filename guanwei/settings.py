@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "guanwei.matrix",
     "guanwei.listening",
     "guanwei.publishing",
+    "guanwei.monitoring",
     "guanwei.sandbox",
     "guanwei.ops",
     "guanwei.api",

@@ -63,6 +63,7 @@ BY_KWARG: dict[str, Lookup] = {
     "policy_id": lambda p, o: o["policy"].pk,
     "word_id": lambda p, o: o["word"].pk,
     "tag_id": lambda p, o: o["series"].pk,
+    "monitor_id": lambda p, o: o["monitor"].pk,
     # alice's personal notice that her export is ready
     "notification_id": lambda p, o: Notification.objects.get(member=p.alice).pk,
 }
@@ -214,15 +215,17 @@ def _insider_post(personas: Personas) -> Any:
 
 
 def _insider_rules(personas: Personas) -> dict[str, Any]:
+    from guanwei.monitoring.actions import do_create_monitor
     from guanwei.publishing import rules
 
-    personas.insider_names.extend(["insider-chain", "insiderword", "insider-series"])
+    personas.insider_names.extend(["insider-chain", "insiderword", "insider-series", "insider-monitor"])
     policy = rules.do_save_policy(personas.alice, None, name="insider-chain", position=1, content_type="",
                                   accounts=[], tiers=[{"name": "legal", "mode": "any", "reviewers": [personas.dave]}])
     return {
         "policy": policy,
         "word": rules.do_add_word(personas.alice, "insiderword"),
         "series": rules.do_add_tag(personas.alice, "series", "insider-series"),
+        "monitor": do_create_monitor(personas.alice, name="insider-monitor", group="brand", rule="insiderbrand"),
     }
 
 

@@ -31,6 +31,7 @@ ERROR_SCHEMA = {
                             "field": {"type": "string"},
                             "in": {"type": "string"},
                             "reason": {"type": "string"},
+                            "position": {"type": "integer", "description": "where in the text (0-based), e.g. in a monitor's rule"},
                         },
                     },
                 },
@@ -123,6 +124,7 @@ api.add_router("/", "guanwei.core.api.router")
 api.add_router("/", "guanwei.matrix.api.router")
 api.add_router("/", "guanwei.listening.api.router")
 api.add_router("/", "guanwei.publishing.api.router")
+api.add_router("/", "guanwei.monitoring.api.router")
 
 def not_found(request, unknown: str):  # type: ignore[no-untyped-def]
     """Unknown paths under /api/v1/ answer in JSON like every other API error."""

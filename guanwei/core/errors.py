@@ -20,10 +20,11 @@ from django.contrib import messages
 class ActionError(Exception):
     """A rule the user broke, with the field it concerns ('' for the whole form)."""
 
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(self, message: str, field: str = "", position: int | None = None) -> None:
         super().__init__(message)
         self.message = str(message)
         self.field = field
+        self.position = position  # where in the field's text, when that is known (a rule's error)
 
 
 def show_on_form(form: Any, exc: ActionError) -> None:
@@ -37,4 +38,7 @@ def show_as_message(request: Any, exc: ActionError) -> None:
 
 
 def api_detail(exc: ActionError) -> dict[str, Any]:
-    return {"detail": [{"field": exc.field, "in": "body", "reason": exc.message}]}
+    item: dict[str, Any] = {"field": exc.field, "in": "body", "reason": exc.message}
+    if exc.position is not None:
+        item["position"] = exc.position
+    return {"detail": [item]}

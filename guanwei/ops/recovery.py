@@ -54,6 +54,7 @@ RERUN_SAFE: frozenset[str] = frozenset(
         # the send began does nothing, and the target is reconciled from the timeline.
         "guanwei.publishing.dispatch.send_target",
         "guanwei.publishing.dispatch.send_targets",
+        "guanwei.monitoring.matching.backfill_monitor",  # deletes and recounts its window
         # Reads move cursors only with what they stored; a push is claimed before processing.
         "guanwei.listening.tasks.poll",
         "guanwei.listening.tasks.dispatch",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Min
 from django.utils.translation import gettext as _
 
 from guanwei.core import clock
@@ -103,7 +103,8 @@ def _matcher(enterprise_id: int) -> tuple[Matcher[int] | None, dict[int, tuple[s
     """The enterprise's compiled word list, rebuilt when the list changes (one aggregate query
     tells: count, newest id, latest change — works across web and worker processes)."""
     words = SensitiveWord.objects.filter(enterprise_id=enterprise_id)
-    stamp = tuple(words.aggregate(n=Count("pk"), top=Max("pk"), at=Max("updated_at")).values())
+    stamp = tuple(words.aggregate(n=Count("pk"), top=Max("pk"), at=Max("updated_at"), hi=Max("folded"),
+                                  lo=Min("folded")).values())  # fmt: skip
     if not stamp[0]:
         return None, {}
     cached = _matchers.get(enterprise_id)

@@ -1,0 +1,152 @@
+"""What the monitoring pages and the API read: a monitor's counters over a period (by hour or by
+day, in the enterprise's time zone, summed in the database from the minute rows), a summary with
+unique voices, top posts, voices and authors, and the filtered list of matched mentions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDay, TruncHour, TruncMinute
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from guanwei.core import clock
+from guanwei.core.errors import ActionError
+from guanwei.core.models import Member
+from guanwei.monitoring.models import COUNTERS, EMOTIONS, MinuteCount, Monitor, MonitorMatch
+
+PERIODS = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "hour"), "30d": (timedelta(days=30), "day")}
+TRUNC = {"minute": TruncMinute, "hour": TruncHour, "day": TruncDay}
+STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def period_of(value: str) -> tuple[str, datetime, str]:
+    """('24h'|'7d'|'30d', since, bucket) — unknown values are the default 24 h."""
+    name = value if value in PERIODS else "24h"
+    span, bucket = PERIODS[name]
+    return name, clock.now() - span, bucket
+
+
+def series(monitor: Monitor, since: datetime, bucket: str, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """One row per bucket from `since` to now (empty buckets included), counters summed."""
+    trunc = TRUNC[bucket]("minute", tzinfo=tz)
+    rows = (
+        MinuteCount.objects.filter(monitor=monitor, minute__gte=since)
+        .annotate(at=trunc).values("at").annotate(**{k: Sum(k) for k in COUNTERS}).order_by("at")
+    )  # fmt: skip
+    found = {r["at"].astimezone(tz).replace(tzinfo=None): r for r in rows}
+    start = TRUNC_PY[bucket](since.astimezone(tz).replace(tzinfo=None))
+    end = clock.now().astimezone(tz).replace(tzinfo=None)
+    out = []
+    at = start
+    while at <= end:
+        row = found.get(at) or {}
+        out.append({"at": at, **{k: int(row.get(k) or 0) for k in COUNTERS}})
+        at += STEP[bucket]
+    return out
+
+
+TRUNC_PY = {
+    "minute": lambda d: d.replace(second=0, microsecond=0),
+    "hour": lambda d: d.replace(minute=0, second=0, microsecond=0),
+    "day": lambda d: d.replace(hour=0, minute=0, second=0, microsecond=0),
+}
+
+
+@dataclass
+class Summary:
+    volume: int
+    voices: int
+    positive: int
+    neutral: int
+    negative: int
+    reach: int
+    verified: int
+    emotions: list[tuple[str, int]]
+
+    @property
+    def negative_share(self) -> float:
+        return self.negative / self.volume if self.volume else 0.0
+
+
+def summary(monitor: Monitor, since: datetime) -> Summary:
+    """Totals of the period; unique voices from the matches (near-duplicates and 水军 copies are
+    one voice; a mention without a voice is its own)."""
+    totals = MinuteCount.objects.filter(monitor=monitor, minute__gte=since).aggregate(**{k: Sum(k) for k in COUNTERS})
+    totals = {k: int(v or 0) for k, v in totals.items()}
+    matches = MonitorMatch.objects.filter(monitor=monitor, created_at__gte=since)
+    voices = matches.aggregate(v=Count("voice_id", distinct=True), loose=Count("pk", filter=Q(voice_id__isnull=True)))
+    emotions = [(e, totals["calm" if e == "neutral" else e]) for e in EMOTIONS]
+    return Summary(totals["volume"], voices["v"] + voices["loose"], totals["positive"], totals["neutral"],
+                   totals["negative"], totals["reach"], totals["verified"], emotions)  # fmt: skip
+
+
+def top_posts(monitor: Monitor, since: datetime, limit: int = 10) -> list[MonitorMatch]:
+    """The matched posts with the largest audience (their authors' followers)."""
+    return list(
+        MonitorMatch.objects.filter(monitor=monitor, created_at__gte=since)
+        .select_related("mention__author").order_by("-followers", "-created_at")[:limit]
+    )  # fmt: skip
+
+
+def top_voices(monitor: Monitor, since: datetime, limit: int = 10) -> list[dict[str, Any]]:
+    """Near-duplicate groups by how many times they were said in the period, with an example."""
+    groups = list(
+        MonitorMatch.objects.filter(monitor=monitor, created_at__gte=since, voice_id__isnull=False)
+        .values("voice_id").annotate(n=Count("pk")).order_by("-n")[:limit]
+    )  # fmt: skip
+    examples = {}
+    for m in MonitorMatch.objects.filter(monitor=monitor, voice_id__in=[g["voice_id"] for g in groups]).select_related(
+        "mention"
+    ).order_by("created_at"):  # fmt: skip
+        examples.setdefault(m.voice_id, m.mention)
+    return [{"size": g["n"], "example": examples.get(g["voice_id"])} for g in groups]
+
+
+def top_authors(monitor: Monitor, since: datetime, limit: int = 10) -> list[dict[str, Any]]:
+    return list(
+        MonitorMatch.objects.filter(monitor=monitor, created_at__gte=since, mention__author__isnull=False)
+        .values("mention__author__screen_name", "mention__author__verified_type", "mention__author__followers_count")
+        .annotate(n=Count("pk")).order_by("-n")[:limit]
+    )  # fmt: skip
+
+
+FILTERS = ("sentiment", "emotion", "verified", "source")
+
+
+def matches(member: Member, monitor: Monitor, params: QueryDict) -> QuerySet[MonitorMatch]:
+    """The monitor's matches under the list's filters (an unknown value is an error, not a
+    silent match-nothing); within a limited member's accounts."""
+    from guanwei.listening.models import Mention
+
+    qs = MonitorMatch.objects.filter(monitor=monitor, mention__in=Mention.objects.for_member(member))
+    sentiment = params.get("sentiment", "")
+    if sentiment:
+        if sentiment not in ("positive", "neutral", "negative"):
+            raise ActionError(_("没有这种情感。"), "sentiment")
+        qs = qs.filter(sentiment=sentiment)
+    emotion = params.get("emotion", "")
+    if emotion:
+        if emotion not in EMOTIONS:
+            raise ActionError(_("没有这种情绪。"), "emotion")
+        qs = qs.filter(emotion=emotion)
+    verified = params.get("verified", "")
+    if verified:
+        if verified not in ("true", "false"):
+            raise ActionError(_("认证筛选只能是 true 或 false。"), "verified")
+        qs = qs.filter(verified=verified == "true")
+    source = params.get("source", "")
+    if source:
+        if source not in Mention.Source.values:
+            raise ActionError(_("没有这种来源。"), "source")
+        qs = qs.filter(mention__source=source)
+    period = params.get("period", "")
+    if period:
+        if period not in PERIODS:
+            raise ActionError(_("时间范围只能是 24h、7d 或 30d。"), "period")
+        qs = qs.filter(created_at__gte=period_of(period)[1])
+    return qs.select_related("mention__author", "mention__account")

@@ -1,0 +1,15 @@
+"""Monitoring's pages."""
+
+from django.urls import path
+
+from guanwei.monitoring import views
+
+app_name = "monitoring"
+urlpatterns = [
+    path("", views.monitors, name="monitors"),
+    path("new", views.monitor_edit, name="monitor_new"),
+    path("check", views.check, name="check"),
+    path("<int:monitor_id>/", views.monitor_detail, name="monitor"),
+    path("<int:monitor_id>/edit", views.monitor_edit, name="monitor_edit"),
+    path("<int:monitor_id>/delete", views.monitor_delete, name="monitor_delete"),
+]

@@ -1,0 +1,144 @@
+"""Monitoring's pages: the monitors by group with their last 24 hours, a monitor's dashboard
+(volume and sentiment over time, emotions, top posts, voices and authors, the matched mentions
+with filters), the editor with live syntax errors and a preview on the last 7 days. Thin: forms
+parse, actions decide, queries read."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from guanwei.core import clock
+from guanwei.core.errors import ActionError, show_on_form
+from guanwei.core.lists import keyset_page
+from guanwei.core.permissions import member_required
+from guanwei.listening.models import Stream, StreamKind
+from guanwei.monitoring import actions, matching, queries
+from guanwei.monitoring.forms import MonitorForm
+from guanwei.monitoring.models import EMOTIONS, MinuteCount, Monitor, MonitorGroup
+
+MANAGE = actions.MANAGE
+
+
+def _monitor(request: HttpRequest, monitor_id: int) -> Monitor:
+    monitor = Monitor.objects.filter(enterprise_id=request.member.enterprise_id, pk=monitor_id).first()
+    if monitor is None:
+        raise Http404("monitor")
+    return monitor
+
+
+def _searching(member_enterprise_id: int) -> bool:
+    """Does any account of the enterprise search the platform (a commercial contract)?"""
+    return Stream.objects.filter(enterprise_id=member_enterprise_id, kind=StreamKind.SEARCH, is_active=True).exists()
+
+
+@member_required(MANAGE)
+@require_GET
+def monitors(request: HttpRequest) -> HttpResponse:
+    member = request.member
+    rows = list(Monitor.objects.filter(enterprise_id=member.enterprise_id).order_by("group", "name"))
+    since = clock.now() - queries.PERIODS["24h"][0]
+    totals = {
+        r["monitor_id"]: r
+        for r in MinuteCount.objects.filter(monitor__in=rows, minute__gte=since)
+        .values("monitor_id").annotate(volume=Sum("volume"), negative=Sum("negative"))
+    }  # fmt: skip
+    labels = dict(MonitorGroup.choices)
+    groups: dict[str, list] = {}
+    for monitor in rows:
+        t = totals.get(monitor.pk, {})
+        monitor.day_volume = t.get("volume") or 0
+        monitor.day_negative = (t.get("negative") or 0) / monitor.day_volume if monitor.day_volume else 0
+        groups.setdefault(labels[monitor.group], []).append(monitor)
+    return render(request, "monitoring/monitors.html", {"groups": groups, "searching": _searching(member.enterprise_id)})
+
+
+@member_required(MANAGE)
+@require_http_methods(["GET", "POST"])
+def monitor_edit(request: HttpRequest, monitor_id: int | None = None) -> HttpResponse:
+    member = request.member
+    monitor = _monitor(request, monitor_id) if monitor_id else None
+    initial = {"name": monitor.name, "group": monitor.group, "rule": monitor.rule, "is_active": monitor.is_active} if monitor else {}
+    form = MonitorForm(request.POST or None, initial=initial or {"is_active": True})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if monitor is None:
+                monitor = actions.do_create_monitor(member, name=data["name"], group=data["group"], rule=data["rule"],
+                                                    request=request)  # fmt: skip
+            else:
+                actions.do_change_monitor(member, monitor, name=data["name"], group=data["group"], rule=data["rule"],
+                                          is_active=data["is_active"], request=request)  # fmt: skip
+        except ActionError as exc:
+            show_on_form(form, exc)
+        else:
+            messages.success(request, _("已保存。最近 7 天的提及正在按新规则重新匹配。"))
+            return redirect("monitoring:monitor", monitor.pk)
+    status = 422 if form.is_bound else 200
+    return render(request, "monitoring/edit.html", {"form": form, "monitor": monitor}, status=status)
+
+
+@member_required(MANAGE)
+@require_POST
+def check(request: HttpRequest) -> HttpResponse:
+    """Live syntax check of a rule (htmx): the error with its position, or the warnings; with
+    `preview`, what it would have matched in the last 7 days."""
+    rule = request.POST.get("rule", "")[: actions.MAX_RULE + 1]
+    context: dict = {"rule": rule}
+    try:
+        context["warnings"] = actions.check_rule(rule)
+    except ActionError as exc:
+        context["error"] = exc.message
+        position = exc.position or 0
+        context["before"], context["at"], context["after"] = rule[:position], rule[position : position + 1], rule[position + 1 : position + 40]
+    else:
+        if request.POST.get("preview"):
+            context["preview"] = matching.preview(request.member.enterprise_id, rule)
+    return render(request, "monitoring/_check.html", context)
+
+
+@member_required(MANAGE)
+@require_POST
+def monitor_delete(request: HttpRequest, monitor_id: int) -> HttpResponse:
+    monitor = _monitor(request, monitor_id)
+    actions.do_delete_monitor(request.member, monitor, request)
+    messages.success(request, _("已删除监控“%(name)s”。") % {"name": monitor.name})
+    return redirect("monitoring:monitors")
+
+
+@member_required(MANAGE)
+@require_GET
+def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
+    member = request.member
+    monitor = _monitor(request, monitor_id)
+    period, since, bucket = queries.period_of(request.GET.get("period", ""))
+    tz = ZoneInfo(member.enterprise.time_zone)
+    rows = queries.series(monitor, since, bucket, tz)
+    peak = max((r["volume"] for r in rows), default=0) or 1
+    bars = []
+    for r in rows:  # stacked from the bottom: positive, neutral, negative (SVG units of 100)
+        pos, neu, neg = (100 * r[k] / peak for k in ("positive", "neutral", "negative"))
+        bars.append({**r, "pos": (100 - pos, pos), "neu": (100 - pos - neu, neu), "neg": (100 - pos - neu - neg, neg)})
+    summary = queries.summary(monitor, since)
+    try:
+        listed = queries.matches(member, monitor, request.GET)
+        page = keyset_page(listed, request, per_page=20, order=("-created_at",))
+    except ActionError as exc:
+        messages.error(request, exc.message)
+        page = keyset_page(queries.matches(member, monitor, QueryDict()), request, per_page=20, order=("-created_at",))
+    emotions_total = sum(n for _e, n in summary.emotions) or 1
+    return render(request, "monitoring/monitor.html", {
+        "monitor": monitor, "period": period, "periods": list(queries.PERIODS), "bucket": bucket, "bars": bars,
+        "peak": peak, "summary": summary, "emotions": [(e, n, 100 * n / emotions_total) for e, n in summary.emotions],
+        "top_posts": queries.top_posts(monitor, since), "top_voices": queries.top_voices(monitor, since),
+        "top_authors": queries.top_authors(monitor, since), "page": page, "params": request.GET,
+        "emotion_names": EMOTIONS, "searching": _searching(member.enterprise_id),
+        "groups": dict(MonitorGroup.choices),
+    })  # fmt: skip
+
