@@ -107,6 +107,7 @@ def seed_demo(base_url: str | None = None, *, with_history: bool = True) -> Seed
         _seed_operator(report)
         connection = _seed_connection(enterprise, sandbox_url, world, report)
         _seed_accounts(enterprise, connection, world, report)
+        _seed_rules(enterprise, report)
 
     if world is not None:
         # The demo accounts' fans service (私信) pushes to this connection's receiver in listening.
@@ -243,6 +244,37 @@ def _seed_accounts(
                          detail={"source": "demo seed"})
         if role == MatrixRole.PARENT:
             parent = account
+
+
+DEMO_MONITORS = [
+    ("品牌：示例乳业", "brand",
+     "示例乳业 OR 示例纯牛奶 OR 示例酸奶 OR 示例有机奶 OR 示例儿童成长奶 OR 示例早餐奶 OR 示例奶粉 -抽奖"),
+    ("产品：示例酸奶", "product", "示例酸奶"),
+    ("危机词", "custom", "(示例乳业 OR 示例纯牛奶 OR 示例酸奶 OR 示例有机奶 OR 示例奶粉) NEAR/20 "
+                        "(异味 OR 超标 OR 变质 OR 过期 OR 异物 OR 投诉)"),
+]
+# 广告法's absolute terms: a brand's legal team keeps such a list (warn: a person decides).
+DEMO_WORDS = [("国家级", "block"), ("最高级", "block"), ("第一品牌", "block"), ("最好", "warn"), ("100%", "warn")]
+
+
+def _seed_rules(enterprise: Enterprise, report: SeedReport) -> None:
+    """A first set of monitors and sensitive words, once (an enterprise that has its own keeps them)."""
+    from guanwei.monitoring.models import Monitor
+    from guanwei.publishing.models import SensitiveWord
+    from guanwei.textkit.normalize import fold
+
+    from guanwei.monitoring.matching import backfill_monitor
+
+    if not Monitor.objects.filter(enterprise=enterprise).exists():
+        for name, group, rule in DEMO_MONITORS:
+            monitor = Monitor.objects.create(enterprise=enterprise, name=name, group=group, rule=rule)
+            # what listening already stored (a demo seeded before monitoring existed) counts too
+            transaction.on_commit(lambda pk=monitor.pk: backfill_monitor.enqueue(pk))
+            report.created["monitor"] += 1
+    if not SensitiveWord.objects.filter(enterprise=enterprise).exists():
+        for word, action in DEMO_WORDS:
+            SensitiveWord.objects.create(enterprise=enterprise, word=word, folded=fold(word), action=action)
+            report.created["sensitive word"] += 1
 
 
 def _seed_history(world: Any, report: SeedReport) -> None:
