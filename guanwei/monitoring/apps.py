@@ -9,9 +9,17 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.translation import gettext_lazy as _
 
+        from guanwei.core import exports
         from guanwei.core.audit import register_action_labels
         from guanwei.listening import consumers
-        from guanwei.monitoring import matching
+        from guanwei.monitoring import matching, queries
+
+        exports.register(
+            exports.ExportKind(
+                name="monitor_mentions", label=_("监控匹配的提及"), permission="monitor.manage",
+                filename="guanwei-monitor", queryset=queries.matches_for_export, lines=queries.export_lines,
+            )
+        )  # fmt: skip
 
         consumers.register("monitoring", matching.handle)
         register_action_labels(

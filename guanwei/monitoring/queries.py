@@ -150,3 +150,50 @@ def matches(member: Member, monitor: Monitor, params: QueryDict) -> QuerySet[Mon
             raise ActionError(_("时间范围只能是 24h、7d 或 30d。"), "period")
         qs = qs.filter(created_at__gte=period_of(period)[1])
     return qs.select_related("mention__author", "mention__account")
+
+
+def share_of_voice(enterprise_id: int, since: datetime) -> dict[str, Any]:
+    """Each active monitor's volume in the period and its share of its group and of all: "us"
+    (brand, products, executives) against competitors."""
+    monitors = list(Monitor.objects.filter(enterprise_id=enterprise_id, is_active=True).order_by("group", "name"))
+    sums = {
+        r["monitor_id"]: r
+        for r in MinuteCount.objects.filter(monitor__in=monitors, minute__gte=since)
+        .values("monitor_id").annotate(volume=Sum("volume"), negative=Sum("negative"))
+    }  # fmt: skip
+    total = sum(int(sums.get(m.pk, {}).get("volume") or 0) for m in monitors) or 0
+    rows = []
+    for m in monitors:
+        volume = int(sums.get(m.pk, {}).get("volume") or 0)
+        negative = int(sums.get(m.pk, {}).get("negative") or 0)
+        rows.append({"monitor": m, "volume": volume, "share": volume / total if total else 0.0,
+                     "negative_share": negative / volume if volume else 0.0})  # fmt: skip
+    ours = sum(r["volume"] for r in rows if r["monitor"].group != "competitor")
+    theirs = sum(r["volume"] for r in rows if r["monitor"].group == "competitor")
+    return {"rows": rows, "total": total, "ours": ours, "theirs": theirs,
+            "our_share": ours / (ours + theirs) if ours + theirs else 0.0}  # fmt: skip
+
+
+def matches_for_export(member: Member, params: QueryDict) -> QuerySet[MonitorMatch]:
+    """The export kind "monitor_mentions": ?monitor=<id> plus the list's filters."""
+    value = params.get("monitor", "")
+    monitor = Monitor.objects.filter(enterprise_id=member.enterprise_id, pk=int(value)).first() if value.isdigit() and len(value) < 18 else None
+    if monitor is None:
+        raise ActionError(_("没有这个监控。"), "monitor")
+    return matches(member, monitor, params).order_by("-created_at", "-pk")
+
+
+def export_lines(rows: QuerySet[MonitorMatch], member: Member) -> Any:
+    from guanwei.core.exports import csv_lines
+
+    tz = ZoneInfo(member.enterprise.time_zone)
+
+    def lines() -> Any:
+        for m in rows.iterator(chunk_size=1000):
+            mention = m.mention
+            yield [m.created_at.astimezone(tz).isoformat(timespec="seconds"),
+                   mention.author.screen_name if mention.author else "", m.followers, m.verified, m.sentiment,
+                   m.emotion, mention.source, mention.text, mention.url]  # fmt: skip
+
+    return csv_lines(["created_at", "author", "followers", "verified", "sentiment", "emotion", "source", "text", "url"],
+                     lines())  # fmt: skip

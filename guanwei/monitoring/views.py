@@ -142,3 +142,26 @@ def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
         "groups": dict(MonitorGroup.choices),
     })  # fmt: skip
 
+
+
+@member_required(MANAGE)
+@require_GET
+def share(request: HttpRequest) -> HttpResponse:
+    """Share of voice: each monitor's volume in the period, us against competitors."""
+    period, since, _bucket = queries.period_of(request.GET.get("period", "7d") or "7d")
+    data = queries.share_of_voice(request.member.enterprise_id, since)
+    return render(request, "monitoring/share.html", {**data, "period": period, "periods": list(queries.PERIODS),
+                                                      "groups": dict(MonitorGroup.choices)})  # fmt: skip
+
+
+@member_required(MANAGE)
+@require_http_methods(["GET", "POST"])
+def export(request: HttpRequest) -> HttpResponse:
+    """The matched mentions as CSV (?monitor=<id> and the list's filters)."""
+    from guanwei.core import exports
+
+    try:
+        return exports.respond(request, "monitor_mentions")
+    except ActionError as exc:
+        messages.error(request, exc.message)
+        return redirect("monitoring:monitors")

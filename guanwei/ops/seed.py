@@ -259,11 +259,10 @@ DEMO_WORDS = [("国家级", "block"), ("最高级", "block"), ("第一品牌", "
 
 def _seed_rules(enterprise: Enterprise, report: SeedReport) -> None:
     """A first set of monitors and sensitive words, once (an enterprise that has its own keeps them)."""
+    from guanwei.monitoring.matching import backfill_monitor
     from guanwei.monitoring.models import Monitor
     from guanwei.publishing.models import SensitiveWord
     from guanwei.textkit.normalize import fold
-
-    from guanwei.monitoring.matching import backfill_monitor
 
     if not Monitor.objects.filter(enterprise=enterprise).exists():
         for name, group, rule in DEMO_MONITORS:

@@ -160,3 +160,20 @@ def test_the_api_lists_counts_and_mentions_with_strict_filters(personas, client_
     assert test["matched"] == 1
     assert client_for("mallory").get(f"{API}/monitors/{monitor.pk}").status_code == 404
     assert client_for("carol").get(f"{API}/monitors").status_code == 403
+
+
+def test_share_of_voice_and_the_csv_export(personas, client_for):
+    ours = actions.do_create_monitor(personas.frank, name="我们", group="brand", rule="示例乳业")
+    actions.do_create_monitor(personas.frank, name="竞品", group="competitor", rule="别家乳业")
+    _mentions(personas, ["示例乳业好", "示例乳业差", "示例乳业一般", "别家乳业好"], minutes_ago=10)
+    _consume()
+    frank = client_for("frank")
+    page = frank.get("/monitoring/share?period=24h").content.decode()
+    assert "75%" in page and "我们 3 条，竞品 1 条" in page
+    exported = b"".join(frank.get(f"/monitoring/export?monitor={ours.pk}").streaming_content).decode("utf-8-sig")
+    assert exported.splitlines()[0].startswith("created_at,author") and exported.count("示例乳业") == 3
+    negative = b"".join(frank.get(f"/monitoring/export?monitor={ours.pk}&sentiment=negative").streaming_content)
+    assert negative.decode("utf-8-sig").count("\n") <= 3
+    assert frank.get("/monitoring/export?monitor=999999").status_code == 302  # said, not a 500
+    assert client_for("mallory").get(f"/monitoring/export?monitor={ours.pk}").status_code == 302
+    assert "示例乳业" not in client_for("mallory").get(f"/monitoring/export?monitor={ours.pk}", follow=True).content.decode()
