@@ -111,3 +111,28 @@ def do_delete_monitor(member: Member, monitor: Monitor, request: Any = None) -> 
     with transaction.atomic():
         audit.record(member.enterprise, member, "monitor.deleted", monitor, request=request, params={"name": monitor.name})
         monitor.delete()
+
+
+def do_set_alert_rule(member: Member, monitor: Monitor, *, values: dict[str, Any], channels: list[Any],
+                      request: Any = None) -> Any:  # fmt: skip
+    """Change when the monitor alerts and whom it tells."""
+    from guanwei.monitoring.models import AlertRule
+
+    require(member, MANAGE)
+    if any(c.enterprise_id != member.enterprise_id for c in channels):
+        raise ActionError(_("没有这个通知渠道。"), "channels")
+    if not 1.5 <= float(values.get("factor", 3)) <= 100:
+        raise ActionError(_("倍数须在 1.5 到 100 之间。"), "factor")
+    if not 0 < float(values.get("negative_share", 0.5)) <= 1:
+        raise ActionError(_("负面占比须在 0 到 1 之间。"), "negative_share")
+    if (values.get("quiet_start") is None) != (values.get("quiet_end") is None):
+        raise ActionError(_("免打扰须同时填写开始和结束。"), "quiet_end")
+    with transaction.atomic():
+        rule, _created = AlertRule.objects.get_or_create(monitor=monitor)
+        for key, value in values.items():
+            setattr(rule, key, value)
+        rule.save()
+        rule.channels.set(channels)
+        audit.record(member.enterprise, member, "monitor.alert_rule_changed", monitor, request=request,
+                     params={"name": monitor.name}, detail={k: str(v) for k, v in values.items()})  # fmt: skip
+    return rule

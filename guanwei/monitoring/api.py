@@ -117,6 +117,19 @@ class MatchFilters(Schema):
     period: Literal["24h", "7d", "30d"] | None = None
 
 
+class AlertOut(Schema):
+    id: int
+    monitor: int = Field(..., alias="monitor_id")
+    kind: str
+    severity: int
+    reason: str
+    volume: int
+    baseline: float
+    window_end: datetime
+    sent: bool
+    created_at: datetime
+
+
 def _managing(request: HttpRequest) -> Member:
     member = member_of(request)
     require(member, actions.MANAGE)
@@ -199,3 +212,14 @@ def monitor_mentions(request: HttpRequest, monitor_id: int, filters: Query[Match
     for key, value in filters.dict(exclude_none=True).items():
         params[key] = str(value).lower() if isinstance(value, bool) else value
     return queries.matches(member, _monitor(member, monitor_id), params).order_by("-created_at", "-pk")
+
+
+@router.get("/alerts", response=list[AlertOut], summary="Alerts the monitors raised, newest first")
+@paginate(Pages)
+def alert_list(request: HttpRequest, monitor: int | None = None):  # type: ignore[no-untyped-def]
+    from guanwei.monitoring.models import Alert
+
+    qs = Alert.objects.filter(enterprise_id=_managing(request).enterprise_id)
+    if monitor is not None:
+        qs = qs.filter(monitor_id=monitor)
+    return qs.order_by("-created_at", "-pk")

@@ -27,6 +27,8 @@ class MonitoringConfig(AppConfig):
                 "monitor.created": _("新建监控"),
                 "monitor.changed": _("修改监控"),
                 "monitor.deleted": _("删除监控"),
+                "monitor.alert_rule_changed": _("修改预警规则"),
             },
-            dict.fromkeys(["monitor.created", "monitor.changed", "monitor.deleted"], lambda p: str(p.get("name", ""))),
+            dict.fromkeys(["monitor.created", "monitor.changed", "monitor.deleted", "monitor.alert_rule_changed"],
+                          lambda p: str(p.get("name", ""))),  # fmt: skip
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from guanwei.monitoring.models import MonitorGroup
+from guanwei.core.models import Channel
+from guanwei.monitoring.models import AlertRule, MonitorGroup
 
 
 class MonitorForm(forms.Form):
@@ -17,3 +18,21 @@ class MonitorForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
     )  # fmt: skip
     is_active = forms.BooleanField(label=_("启用"), required=False, initial=True)
+
+
+class AlertRuleForm(forms.ModelForm):
+    class Meta:
+        model = AlertRule
+        fields = ["is_active", "min_volume", "factor", "negative_share", "min_duration", "quiet_start", "quiet_end",
+                  "cooldown", "channels"]  # fmt: skip
+        widgets = {
+            "quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "channels": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, enterprise_id: int, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["channels"].queryset = Channel.objects.filter(enterprise_id=enterprise_id, is_active=True).order_by("name")
+        self.fields["factor"].min_value = 1.5
+        self.fields["negative_share"].max_value = 1

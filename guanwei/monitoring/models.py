@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from guanwei.core import clock
-from guanwei.core.models import Enterprise, Member, TenantQuerySet
+from guanwei.core.models import Channel, Enterprise, Member, TenantQuerySet
 from guanwei.listening.models import Mention
 
 EMOTIONS = ("happy", "angry", "sad", "fear", "surprise", "neutral")
@@ -95,3 +95,50 @@ class MinuteCount(models.Model):
 
 COUNTERS = ("volume", "positive", "neutral", "negative", "happy", "angry", "sad", "fear", "surprise", "calm",
             "reach", "verified")  # fmt: skip
+
+
+class AlertRule(models.Model):
+    """When a monitor raises an alert (monitoring.spikes), and whom it tells."""
+
+    monitor = models.OneToOneField(Monitor, on_delete=models.CASCADE, primary_key=True, related_name="alert_rule")
+    is_active = models.BooleanField(_("启用预警"), default=True)
+    min_volume = models.PositiveIntegerField(_("最小声量（每小时）"), default=10)
+    factor = models.FloatField(_("倍数"), default=3.0, help_text=_("声量或负面提及达到基线的几倍时预警。"))
+    negative_share = models.FloatField(_("负面占比"), default=0.5, help_text=_("负面提及占比达到多少时才算负面激增。"))
+    min_duration = models.PositiveIntegerField(_("持续（分钟）"), default=10, help_text=_("异常须持续这么久才预警，避免一闪而过的噪声。"))
+    quiet_start = models.TimeField(_("免打扰开始"), null=True, blank=True)
+    quiet_end = models.TimeField(_("免打扰结束"), null=True, blank=True)
+    cooldown = models.PositiveIntegerField(_("最短间隔（分钟）"), default=60, help_text=_("同一监控同类预警的最短间隔；更严重时立即升级。"))
+    channels = models.ManyToManyField(Channel, blank=True, related_name="+", verbose_name=_("通知渠道"),
+                                      help_text=_("不选表示订阅了预警的所有渠道。"))  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"rule of {self.monitor_id}"
+
+
+class AlertKind(models.TextChoices):
+    VOLUME = "volume", _("声量激增")
+    NEGATIVE = "negative", _("负面激增")
+
+
+class Alert(models.Model):
+    """A spike a monitor saw: how bad (severity 1–10) and why, in plain words."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    severity = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=300)
+    volume = models.PositiveIntegerField()  # in the window (the last hour)
+    baseline = models.FloatField()
+    window_end = models.DateTimeField()
+    sent = models.BooleanField(default=False)  # False: quiet hours (recorded, not sent)
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["enterprise", "-created_at"], name="alert_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.monitor_id} {self.kind} {self.severity}"

@@ -139,6 +139,7 @@ def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
         "top_posts": queries.top_posts(monitor, since), "top_voices": queries.top_voices(monitor, since),
         "top_authors": queries.top_authors(monitor, since), "page": page, "params": request.GET,
         "emotion_names": EMOTIONS, "searching": _searching(member.enterprise_id),
+        "alerts": monitor.alerts.order_by("-created_at")[:5],
         "groups": dict(MonitorGroup.choices),
     })  # fmt: skip
 
@@ -165,3 +166,36 @@ def export(request: HttpRequest) -> HttpResponse:
     except ActionError as exc:
         messages.error(request, exc.message)
         return redirect("monitoring:monitors")
+
+
+@member_required(MANAGE)
+@require_http_methods(["GET", "POST"])
+def alert_rule(request: HttpRequest, monitor_id: int) -> HttpResponse:
+    from guanwei.monitoring.forms import AlertRuleForm
+    from guanwei.monitoring.models import AlertRule
+
+    monitor = _monitor(request, monitor_id)
+    rule, _created = AlertRule.objects.get_or_create(monitor=monitor)
+    form = AlertRuleForm(request.POST or None, instance=rule, enterprise_id=monitor.enterprise_id)
+    if request.method == "POST" and form.is_valid():
+        values = {k: v for k, v in form.cleaned_data.items() if k != "channels"}
+        try:
+            actions.do_set_alert_rule(request.member, monitor, values=values,
+                                      channels=list(form.cleaned_data["channels"]), request=request)  # fmt: skip
+        except ActionError as exc:
+            show_on_form(form, exc)
+        else:
+            messages.success(request, _("已保存预警规则。"))
+            return redirect("monitoring:monitor", monitor.pk)
+    return render(request, "monitoring/alert_rule.html", {"form": form, "monitor": monitor},
+                  status=422 if form.is_bound else 200)  # fmt: skip
+
+
+@member_required(MANAGE)
+@require_GET
+def alerts(request: HttpRequest) -> HttpResponse:
+    from guanwei.monitoring.models import Alert
+
+    page = keyset_page(Alert.objects.filter(enterprise_id=request.member.enterprise_id).select_related("monitor"),
+                       request, per_page=30)  # fmt: skip
+    return render(request, "monitoring/alerts.html", {"page": page})

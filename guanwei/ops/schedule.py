@@ -57,6 +57,12 @@ JOBS: list[PeriodicJob] = [
         description="Send channel deliveries whose retry is due (backoff 30 s … 2 h, 6 attempts).",
     ),
     PeriodicJob(
+        name="monitoring.detect",
+        interval=timedelta(minutes=1),
+        task="guanwei.monitoring.spikes.detect",
+        description="Compare each monitor's last hour with its usual hour; raise and send alerts.",
+    ),
+    PeriodicJob(
         name="publishing.dispatch",
         interval=timedelta(seconds=1),
         task="guanwei.publishing.tasks.dispatch",

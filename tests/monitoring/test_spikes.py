@@ -1,0 +1,126 @@
+"""Spike detection on synthetic series: the usual hour of the week (or of the last day) as the
+baseline, minimum volume and duration, severity, plain reasons, cooldown, quiet hours, and each
+alert sent through the channels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from guanwei.core.models import Channel, Delivery
+from guanwei.monitoring import spikes
+from guanwei.monitoring.models import Alert, AlertRule, MinuteCount, Monitor
+
+NOW = datetime(2026, 12, 5, 13, 0, tzinfo=UTC)  # Saturday 21:00 in Shanghai
+
+
+def _monitor(personas, history: timedelta) -> Monitor:  # type: ignore[no-untyped-def]
+    return Monitor.objects.create(enterprise=personas.enterprise, name="品牌", rule="示例乳业",
+                                  rule_since=NOW - history, created_at=NOW - history)  # fmt: skip
+
+
+def _steady(monitor: Monitor, since: datetime, until: datetime, per_hour: int = 2) -> None:
+    rows = []
+    at = since
+    while at < until:
+        rows.append(MinuteCount(monitor=monitor, minute=at, volume=per_hour, neutral=per_hour))
+        at += timedelta(hours=1)
+    MinuteCount.objects.bulk_create(rows)
+
+
+def _burst(monitor: Monitor, volume: int, negative: int, minutes: int = 60) -> None:
+    """`volume` mentions spread over the last `minutes` minutes, `negative` of them negative."""
+    for i in range(minutes):
+        at = NOW - timedelta(minutes=i + 1)
+        v = volume // minutes + (1 if i < volume % minutes else 0)
+        n = negative // minutes + (1 if i < negative % minutes else 0)
+        row, _ = MinuteCount.objects.get_or_create(monitor=monitor, minute=at)
+        row.volume += v
+        row.negative += n
+        row.neutral += v - n
+        row.save()
+
+
+@pytest.fixture
+def channel(personas):  # type: ignore[no-untyped-def]
+    return Channel.objects.create(enterprise=personas.enterprise, name="PR robot", kind=Channel.Kind.WEBHOOK,
+                                  url="https://hooks.example.com/pr")  # fmt: skip
+
+
+def test_a_storm_against_the_usual_hour_of_the_week_is_raised_and_sent_once(personas, channel):
+    monitor = _monitor(personas, timedelta(weeks=3))
+    _steady(monitor, NOW - timedelta(weeks=3), NOW - timedelta(hours=1))
+    _burst(monitor, volume=40, negative=30)
+    raised = spikes.check(monitor, NOW)
+    kinds = {a.kind: a for a in raised}
+    assert set(kinds) == {"volume", "negative"}
+    assert kinds["volume"].severity == spikes.severity(20) == 8
+    assert kinds["volume"].reason == "提及是平时周六 20:00 的 20 倍"
+    assert "负面提及是平时周六 20:00 的 30 倍" == kinds["negative"].reason
+    deliveries = Delivery.objects.filter(channel=channel, event="alert.raised")
+    assert deliveries.count() == 2 and "严重度 8" in deliveries.first().payload["title"] + deliveries.last().payload["title"]
+    assert spikes.check(monitor, NOW + timedelta(minutes=1)) == []  # within the cooldown
+
+
+def test_without_weeks_of_history_the_last_day_is_the_baseline(personas, channel):
+    monitor = _monitor(personas, timedelta(hours=10))
+    _steady(monitor, NOW - timedelta(hours=10), NOW - timedelta(hours=1), per_hour=3)
+    _burst(monitor, volume=30, negative=0)
+    (alert,) = spikes.check(monitor, NOW)
+    assert alert.kind == "volume" and "过去 24 小时平均每小时的 10 倍" in alert.reason
+
+
+def test_no_alert_without_enough_history_below_the_minimum_or_for_a_blip(personas, channel):
+    young = _monitor(personas, timedelta(hours=2))
+    _burst(young, volume=100, negative=90)
+    assert spikes.check(young, NOW) == []  # no baseline yet
+    quiet = Monitor.objects.create(enterprise=personas.enterprise, name="小", rule="x", rule_since=NOW - timedelta(weeks=3))
+    _steady(quiet, NOW - timedelta(weeks=3), NOW - timedelta(hours=1), per_hour=0)
+    _burst(quiet, volume=6, negative=0)
+    assert spikes.check(quiet, NOW) == []  # 6× nothing, but under the minimum volume of 10
+    blip = Monitor.objects.create(enterprise=personas.enterprise, name="闪", rule="y", rule_since=NOW - timedelta(weeks=3))
+    _steady(blip, NOW - timedelta(weeks=3), NOW - timedelta(hours=1))
+    _burst(blip, volume=40, negative=0, minutes=5)  # all in the last 5 minutes
+    assert spikes.check(blip, NOW) == []  # did not hold 10 minutes ago
+    assert Alert.objects.count() == 0
+
+
+def test_quiet_hours_record_without_sending_unless_it_is_severe(personas, channel):
+    monitor = _monitor(personas, timedelta(weeks=3))
+    AlertRule.objects.create(monitor=monitor, quiet_start=time(20, 0), quiet_end=time(7, 0))  # Shanghai
+    _steady(monitor, NOW - timedelta(weeks=3), NOW - timedelta(hours=1))
+    _burst(monitor, volume=28, negative=0)
+    (alert,) = spikes.check(monitor, NOW)
+    assert not alert.sent and alert.severity < spikes.QUIET_BYPASS
+    assert not Delivery.objects.filter(event="alert.raised").exists()
+    _burst(monitor, volume=300, negative=0)
+    (worse,) = spikes.check(monitor, NOW + timedelta(minutes=1))  # much worse: escalated, and sent
+    assert worse.sent and worse.severity >= spikes.QUIET_BYPASS
+
+
+def test_alert_pages_rules_and_api(personas, client_for, channel):
+    monitor = _monitor(personas, timedelta(weeks=3))
+    _steady(monitor, NOW - timedelta(weeks=3), NOW - timedelta(hours=1))
+    _burst(monitor, volume=40, negative=30)
+    spikes.check(monitor, NOW)
+    frank = client_for("frank")
+    assert "平时周六" in frank.get("/monitoring/alerts/").content.decode()
+    assert "严重度 8" in frank.get(f"/monitoring/{monitor.pk}/").content.decode()
+    response = frank.post(f"/monitoring/{monitor.pk}/alert-rule", {
+        "is_active": "on", "min_volume": "20", "factor": "4", "negative_share": "0.6", "min_duration": "15",
+        "quiet_start": "23:00", "quiet_end": "", "cooldown": "30", "channels": [channel.pk],
+    })  # fmt: skip
+    assert response.status_code == 422  # quiet hours need both ends
+    response = frank.post(f"/monitoring/{monitor.pk}/alert-rule", {
+        "is_active": "on", "min_volume": "20", "factor": "4", "negative_share": "0.6", "min_duration": "15",
+        "quiet_start": "23:00", "quiet_end": "07:00", "cooldown": "30", "channels": [channel.pk],
+    })  # fmt: skip
+    assert response.status_code == 302
+    rule = AlertRule.objects.get(monitor=monitor)
+    assert rule.min_volume == 20 and list(rule.channels.all()) == [channel]
+    listed = frank.get(f"/api/v1/alerts?monitor={monitor.pk}").json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    assert {a["kind"] for a in items} == {"volume", "negative"}
+    assert client_for("mallory").get(f"/monitoring/{monitor.pk}/alert-rule").status_code == 404
+    assert client_for("carol").get("/monitoring/alerts/").status_code == 403
