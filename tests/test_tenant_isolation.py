@@ -64,6 +64,7 @@ BY_KWARG: dict[str, Lookup] = {
     "word_id": lambda p, o: o["word"].pk,
     "tag_id": lambda p, o: o["series"].pk,
     "monitor_id": lambda p, o: o["monitor"].pk,
+    "incident_id": lambda p, o: o["incident"].pk,
     # alice's personal notice that her export is ready
     "notification_id": lambda p, o: Notification.objects.get(member=p.alice).pk,
 }
@@ -216,9 +217,11 @@ def _insider_post(personas: Personas) -> Any:
 
 def _insider_rules(personas: Personas) -> dict[str, Any]:
     from guanwei.monitoring.actions import do_create_monitor
+    from guanwei.monitoring.incidents import do_open_incident
     from guanwei.publishing import rules
 
-    personas.insider_names.extend(["insider-chain", "insiderword", "insider-series", "insider-monitor"])
+    personas.insider_names.extend(["insider-chain", "insiderword", "insider-series", "insider-monitor",
+                                   "insider-incident"])
     policy = rules.do_save_policy(personas.alice, None, name="insider-chain", position=1, content_type="",
                                   accounts=[], tiers=[{"name": "legal", "mode": "any", "reviewers": [personas.dave]}])
     return {
@@ -226,6 +229,7 @@ def _insider_rules(personas: Personas) -> dict[str, Any]:
         "word": rules.do_add_word(personas.alice, "insiderword"),
         "series": rules.do_add_tag(personas.alice, "series", "insider-series"),
         "monitor": do_create_monitor(personas.alice, name="insider-monitor", group="brand", rule="insiderbrand"),
+        "incident": do_open_incident(personas.alice, title="insider-incident", severity=5),
     }
 
 

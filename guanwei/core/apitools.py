@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
+from pydantic import model_validator
 
 from guanwei.core.models import Member
 
@@ -32,3 +33,17 @@ class Pages(PageNumberPagination):
         kwargs.setdefault("page_size", 50)
         kwargs.setdefault("max_page_size", 200)
         super().__init__(**kwargs)
+
+
+class ObjectBody(Schema):
+    """A request body that must be a JSON object. ninja also reads a schema's fields as
+    attributes of what it is given: a JSON string "ABC" sent to a schema with a `title` field
+    would pass, titled "Abc" (str.title). Bodies with such names derive from this."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: object) -> object:
+        raw = getattr(value, "_obj", value)  # ninja hands the data wrapped in its DjangoGetter
+        if not isinstance(raw, dict):
+            raise ValueError("expected a JSON object")
+        return value

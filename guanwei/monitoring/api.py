@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from guanwei.core.apitools import Pages, member_of
+from guanwei.core.apitools import ObjectBody, Pages, member_of
 from guanwei.core.models import Member
 from guanwei.core.permissions import require
 from guanwei.monitoring import actions, matching, queries
@@ -31,20 +31,20 @@ class MonitorOut(Schema):
     rule_since: datetime
 
 
-class MonitorIn(Schema):
+class MonitorIn(ObjectBody):
     name: str = Field(..., min_length=1, max_length=60)
     group: Group = "brand"
     rule: str = Field(..., min_length=1, max_length=2000, description="docs/query-language.md")
 
 
-class MonitorPatch(Schema):
+class MonitorPatch(ObjectBody):
     name: str | None = Field(None, min_length=1, max_length=60)
     group: Group | None = None
     rule: str | None = Field(None, min_length=1, max_length=2000)
     is_active: bool | None = None
 
 
-class RuleIn(Schema):
+class RuleIn(ObjectBody):
     rule: str = Field(..., min_length=1, max_length=2000)
 
 
@@ -223,3 +223,97 @@ def alert_list(request: HttpRequest, monitor: int | None = None):  # type: ignor
     if monitor is not None:
         qs = qs.filter(monitor_id=monitor)
     return qs.order_by("-created_at", "-pk")
+
+
+class IncidentOut(Schema):
+    id: int
+    title: str
+    severity: int
+    state: str
+    owner: int | None = Field(None, alias="owner_id")
+    monitor: int | None = Field(None, alias="monitor_id")
+    alert: int | None = Field(None, alias="alert_id")
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class IncidentIn(ObjectBody):
+    title: str = Field(..., min_length=1, max_length=120)
+    severity: int = Field(5, ge=1, le=10)
+    monitor: int | None = None
+    alert: int | None = None
+
+
+class IncidentPatch(ObjectBody):
+    title: str | None = Field(None, min_length=1, max_length=120)
+    severity: int | None = Field(None, ge=1, le=10)
+    owner: int | None = None
+    state: Literal["open", "responding", "monitoring", "closed"] | None = None
+
+
+def _incident(member: Member, incident_id: int):  # type: ignore[no-untyped-def]
+    from guanwei.monitoring.models import Incident
+
+    found = Incident.objects.filter(enterprise_id=member.enterprise_id, pk=incident_id).first()
+    if found is None:
+        raise Http404("incident")
+    return found
+
+
+def _own(member: Member, model, pk: int | None):  # type: ignore[no-untyped-def]
+    if pk is None:
+        return None
+    from guanwei.core.errors import ActionError
+
+    found = model.objects.filter(enterprise_id=member.enterprise_id, pk=pk).first()
+    if found is None:
+        raise ActionError(f"no such {model.__name__.lower()}: {pk}", model.__name__.lower())
+    return found
+
+
+@router.get("/incidents", response=list[IncidentOut], summary="Incidents, newest first")
+@paginate(Pages)
+def incident_list(request: HttpRequest):  # type: ignore[no-untyped-def]
+    from guanwei.monitoring.models import Incident
+
+    return Incident.objects.filter(enterprise_id=_managing(request).enterprise_id).order_by("-opened_at", "-pk")
+
+
+@router.post("/incidents", response={201: IncidentOut}, summary="Open an incident (webhook incident.opened)")
+def incident_open(request: HttpRequest, payload: IncidentIn):  # type: ignore[no-untyped-def]
+    from guanwei.monitoring import incidents
+    from guanwei.monitoring.models import Alert
+
+    member = _managing(request)
+    incident = incidents.do_open_incident(member, title=payload.title, severity=payload.severity,
+                                          monitor=_own(member, Monitor, payload.monitor),
+                                          alert=_own(member, Alert, payload.alert), request=request)  # fmt: skip
+    return Status(201, incident)
+
+
+@router.get("/incidents/{incident_id}", response=IncidentOut, summary="One incident")
+def incident_detail(request: HttpRequest, incident_id: int):  # type: ignore[no-untyped-def]
+    return _incident(_managing(request), incident_id)
+
+
+@router.patch("/incidents/{incident_id}", response=IncidentOut, summary="Update or move an incident (closed: webhook incident.closed)")
+def incident_patch(request: HttpRequest, incident_id: int, payload: IncidentPatch):  # type: ignore[no-untyped-def]
+    from guanwei.monitoring import incidents
+
+    member = _managing(request)
+    incident = _incident(member, incident_id)
+    fields = payload.dict(exclude_unset=True)
+    owner = _own(member, Member, fields.get("owner"))
+    incident = incidents.do_update_incident(member, incident, severity=fields.get("severity"), owner=owner,
+                                            title=fields.get("title"), request=request)  # fmt: skip
+    if fields.get("state") and fields["state"] != incident.state:
+        incident = incidents.do_move_incident(member, incident, fields["state"], request)
+    return incident
+
+
+@router.post("/incidents/{incident_id}/close", response=IncidentOut, summary="Close an incident")
+def incident_close(request: HttpRequest, incident_id: int):  # type: ignore[no-untyped-def]
+    from guanwei.monitoring import incidents
+
+    member = _managing(request)
+    return incidents.do_move_incident(member, _incident(member, incident_id), "closed", request)

@@ -28,7 +28,14 @@ class MonitoringConfig(AppConfig):
                 "monitor.changed": _("修改监控"),
                 "monitor.deleted": _("删除监控"),
                 "monitor.alert_rule_changed": _("修改预警规则"),
+                "incident.opened": _("开启事件"),
+                "incident.changed": _("修改事件"),
+                "incident.state_changed": _("事件状态变化"),
             },
-            dict.fromkeys(["monitor.created", "monitor.changed", "monitor.deleted", "monitor.alert_rule_changed"],
-                          lambda p: str(p.get("name", ""))),  # fmt: skip
+            {
+                **dict.fromkeys(["monitor.created", "monitor.changed", "monitor.deleted", "monitor.alert_rule_changed"],
+                                lambda p: str(p.get("name", ""))),
+                **dict.fromkeys(["incident.opened", "incident.changed", "incident.state_changed"],
+                                lambda p: str(p.get("title", ""))),
+            },  # fmt: skip
         )

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from guanwei.core import clock
 from guanwei.core.models import Channel, Enterprise, Member, TenantQuerySet
+from guanwei.core.states import StateMachine
 from guanwei.listening.models import Mention
 
 EMOTIONS = ("happy", "angry", "sad", "fear", "surprise", "neutral")
@@ -142,3 +143,64 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.monitor_id} {self.kind} {self.severity}"
+
+
+class IncidentState(models.TextChoices):
+    OPEN = "open", _("已开启")
+    RESPONDING = "responding", _("应对中")
+    MONITORING = "monitoring", _("观察中")
+    CLOSED = "closed", _("已关闭")
+
+
+IS = IncidentState
+INCIDENT_MACHINE = StateMachine(
+    "state",
+    {
+        IS.OPEN: {IS.RESPONDING, IS.MONITORING, IS.CLOSED},
+        IS.RESPONDING: {IS.MONITORING, IS.CLOSED},
+        IS.MONITORING: {IS.RESPONDING, IS.CLOSED},
+        IS.CLOSED: {IS.RESPONDING},  # the storm came back
+    },
+    audit_action="incident.state_changed",
+)
+
+
+class Incident(models.Model):
+    """A crisis (危机公关) being handled: how bad, who owns it, where it stands, and its story."""
+
+    state_machines = {"state": INCIDENT_MACHINE}
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("标题"), max_length=120)
+    severity = models.PositiveSmallIntegerField(_("严重度"), default=5)
+    state = models.CharField(_("状态"), max_length=12, choices=IncidentState.choices, default=IS.OPEN)
+    owner = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("负责人"))  # fmt: skip
+    monitor = models.ForeignKey(Monitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents",
+                                verbose_name=_("相关监控"))  # fmt: skip
+    alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opened_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(default=clock.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["enterprise", "-opened_at"], name="incident_newest")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IncidentNote(models.Model):
+    """A note or a task in an incident's log."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
+    member = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+    is_task = models.BooleanField(default=False)
+    done = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return self.text[:30]

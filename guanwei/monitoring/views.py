@@ -199,3 +199,114 @@ def alerts(request: HttpRequest) -> HttpResponse:
     page = keyset_page(Alert.objects.filter(enterprise_id=request.member.enterprise_id).select_related("monitor"),
                        request, per_page=30)  # fmt: skip
     return render(request, "monitoring/alerts.html", {"page": page})
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def _incident(request: HttpRequest, incident_id: int):  # type: ignore[no-untyped-def]
+    from guanwei.monitoring.models import Incident
+
+    incident = Incident.objects.filter(enterprise_id=request.member.enterprise_id, pk=incident_id).select_related(
+        "monitor", "owner", "alert").first()  # fmt: skip
+    if incident is None:
+        raise Http404("incident")
+    return incident
+
+
+@member_required(MANAGE)
+@require_http_methods(["GET", "POST"])
+def incidents(request: HttpRequest) -> HttpResponse:
+    """The incidents, newest first; POST opens one (from an alert with ?alert=<id>, or by hand)."""
+    from guanwei.monitoring import incidents as room
+    from guanwei.monitoring.models import Alert, Incident
+
+    member = request.member
+    if request.method == "POST":
+        alert_id = request.POST.get("alert", "")
+        alert = Alert.objects.filter(enterprise_id=member.enterprise_id, pk=alert_id).first() if alert_id.isdigit() and len(alert_id) < 18 else None
+        monitor_id = request.POST.get("monitor", "")
+        monitor = Monitor.objects.filter(enterprise_id=member.enterprise_id, pk=monitor_id).first() if monitor_id.isdigit() and len(monitor_id) < 18 else None
+        severity = request.POST.get("severity", "")
+        try:
+            incident = room.do_open_incident(
+                member, title=request.POST.get("title", "")[:200], monitor=monitor, alert=alert, request=request,
+                severity=int(severity) if severity.isdigit() and len(severity) < 3 else (alert.severity if alert else 0),
+            )  # fmt: skip
+        except ActionError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已开启事件。"))
+            return redirect("monitoring:incident", incident.pk)
+    page = keyset_page(Incident.objects.filter(enterprise_id=member.enterprise_id).select_related("owner", "monitor"),
+                       request, per_page=30, order=("-opened_at",))  # fmt: skip
+    monitors_ = Monitor.objects.filter(enterprise_id=member.enterprise_id).order_by("name")
+    return render(request, "monitoring/incidents.html", {"page": page, "monitors": monitors_})
+
+
+@member_required(MANAGE)
+@require_http_methods(["GET", "POST"])
+def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
+    from guanwei.core.models import Member
+    from guanwei.monitoring import incidents as room
+    from guanwei.monitoring.models import INCIDENT_MACHINE, IncidentState
+
+    member = request.member
+    current = _incident(request, incident_id)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "move":
+                room.do_move_incident(member, current, request.POST.get("state", ""), request)
+            elif action == "note":
+                room.do_add_note(member, current, request.POST.get("text", "")[:2001], is_task=bool(request.POST.get("is_task")), request=request)
+            elif action == "done":
+                note = current.notes.filter(pk=request.POST.get("note", "0") if request.POST.get("note", "").isdigit() else 0).first()
+                if note is None:
+                    raise Http404("note")
+                room.do_finish_task(member, note, request)
+            elif action == "update":
+                owner_id = request.POST.get("owner", "")
+                owner = Member.objects.filter(enterprise_id=member.enterprise_id, pk=owner_id).first() if owner_id.isdigit() and len(owner_id) < 18 else None
+                sev = request.POST.get("severity", "")
+                room.do_update_incident(member, current, owner=owner, request=request,
+                                        severity=int(sev) if sev.isdigit() and len(sev) < 3 else None)  # fmt: skip
+            else:
+                raise Http404("action")
+        except ActionError as exc:
+            messages.error(request, exc.message)
+        return redirect("monitoring:incident", current.pk)
+    return render(request, "monitoring/incident.html", _story(member, current) | {
+        "states": [s for s in IncidentState.choices if INCIDENT_MACHINE.allows(current.state, s[0])],
+        "members": Member.objects.filter(enterprise_id=member.enterprise_id, is_active=True).order_by("display_name"),
+    })  # fmt: skip
+
+
+def _story(member, current) -> dict:  # type: ignore[no-untyped-def]
+    from guanwei.monitoring import incidents as room
+
+    tz = ZoneInfo(member.enterprise.time_zone)
+    start, end = room.window(current)
+    said = room.statements(current)
+    bars, peak = [], 1
+    if current.monitor:
+        rows = queries.series(current.monitor, start, "hour", tz)
+        peak = max((r["volume"] for r in rows), default=0) or 1
+        marks = {s.at.astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None) for s in said}
+        for r in rows:
+            pos, neu, neg = (100 * r[k] / peak for k in ("positive", "neutral", "negative"))
+            bars.append({**r, "pos": (100 - pos, pos), "neu": (100 - pos - neu, neu), "neg": (100 - pos - neu - neg, neg),
+                         "statement": r["at"] in marks})  # fmt: skip
+    return {"incident": current, "statements": said, "bars": bars, "peak": peak,
+            "notes": current.notes.select_related("member").order_by("-created_at"),
+            "top_posts": queries.top_posts(current.monitor, start) if current.monitor else []}  # fmt: skip
+
+
+@member_required(MANAGE)
+@require_GET
+def incident_review(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """The post-mortem as one self-contained HTML file (print it to PDF from the browser)."""
+    current = _incident(request, incident_id)
+    response = render(request, "monitoring/incident_review.html", _story(request.member, current))
+    response["Content-Disposition"] = f'attachment; filename="incident-{current.pk}.html"'
+    return response

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from guanwei.core.apitools import Pages, member_of
+from guanwei.core.apitools import ObjectBody, Pages, member_of
 from guanwei.core.errors import ActionError
 from guanwei.core.permissions import get_for, require
 from guanwei.publishing import actions
@@ -58,7 +58,7 @@ class ImageIn(Schema):
     data: str = Field(..., min_length=4, max_length=7_000_000, description="base64 of a JPEG, PNG or GIF (≤ 5 MB)")
 
 
-class PostIn(Schema):
+class PostIn(ObjectBody):
     text: str = Field(..., max_length=5000, description="the post; for a repost, the comment (may be empty)")
     accounts: list[int] = Field(..., min_length=1, max_length=50)
     scheduled_at: datetime | None = Field(None, description="ISO-8601 with zone; null: as soon as approved")
@@ -71,7 +71,7 @@ class PostIn(Schema):
     images: list[ImageIn] = Field([], max_length=9)
 
 
-class PostEdit(Schema):
+class PostEdit(ObjectBody):
     text: str | None = Field(None, max_length=5000)
     scheduled_at: datetime | None = None
     variants: dict[int, str] | None = None

@@ -86,8 +86,9 @@ def test_bell_lists_open_notices_the_role_may_see(personas, client_for) -> None:
 
 def test_area_page_says_plainly_what_is_not_built(personas, client_for) -> None:
     html = client_for("bob").get("/s/communication/").content.decode()
-    assert "传播策略" in html
-    assert "尚未构建" in html and "撰稿" in html and "舆情监控" in html
+    assert "传播策略" in html and "撰稿" in html and "舆情监控" in html and "尚未构建" not in html
+    html = client_for("bob").get("/s/sales/").content.decode()
+    assert "尚未构建" in html
 
     html = client_for("bob").get("/s/combination/").content.decode()
     assert 'href="/matrix/"' in html and "已有功能" in html
