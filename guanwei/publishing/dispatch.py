@@ -2,7 +2,9 @@
 platform does.
 
 1. **Claim.** A due target moves scheduled → publishing by a conditional update (core.states):
-   of N workers that see it, one wins; the others move on.
+   of N workers that see it, one wins; the others move on. One target per account at a time:
+   an account with a send in flight or unsettled waits (busy_accounts), so that a post that may
+   have landed stays within the 5 newest posts Weibo shows on the account's own timeline.
 2. **Check again** at send time: the account still has a live token, the text still fits, no
    blocked word, the approval stands, the author may still publish. A target due longer ago than
    the enterprise's late cutoff (PublishingSettings, default LATE_CUTOFF) is `missed` instead.
@@ -97,10 +99,11 @@ def _same_text(a: str, b: str) -> bool:
     return bool(core(a)) and core(a) == core(b)
 
 
-def _published(target: Target, remote: Any, *, found: bool = False, expected: str = S.PUBLISHING) -> bool:
+def _published(target: Target, remote: Any, *, found: bool = False, expected: str = S.PUBLISHING,
+               reason: str = "") -> bool:  # fmt: skip
     now = clock.now()
     with transaction.atomic():
-        if not transition(target, S.PUBLISHED, expected=expected, reason="found on timeline" if found else ""):
+        if not transition(target, S.PUBLISHED, expected=expected, reason=reason or ("found on timeline" if found else "")):
             return False
         Publication.objects.update_or_create(
             target=target,
@@ -135,19 +138,37 @@ def late_cutoffs(enterprise_ids: set[int]) -> dict[int, timedelta]:
     return {eid: timedelta(minutes=m) for eid, m in rows}
 
 
+def busy_accounts() -> set[int]:
+    """Accounts with a send in flight or unsettled. Weibo shows an account's own timeline only 5
+    posts deep (PLATFORM_APIS §2): while a send may have landed unseen, nothing else goes out on
+    that account, so reconciliation still finds it there — a second post would push it out of
+    sight and the target would be sent twice."""
+    return set(
+        Target.objects.filter(state__in=[S.PUBLISHING, S.UNCONFIRMED], account__isnull=False)
+        .values_list("account_id", flat=True).distinct()
+    )  # fmt: skip
+
+
 def claim_due(limit: int = 100) -> list[Target]:
-    """Targets due now, each claimed by this worker (scheduled → publishing)."""
+    """Targets due now, each claimed by this worker (scheduled → publishing): at most one per
+    account at a time (busy_accounts), the earliest due first."""
     now = clock.now()
+    busy = busy_accounts()
     candidates = list(
         # manual tasks are people's: the dispatcher leaves them (publishing.manual)
         Target.objects.filter(state=S.SCHEDULED, due_at__lte=now, manual_reason="")
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .exclude(account_id__in=busy)
         .select_related("account__connection", "post__author", "enterprise")
-        .order_by("due_at", "pk")[:limit]
+        .order_by("due_at", "pk")[: limit * 4]
     )
     claimed = []
     cutoffs = late_cutoffs({t.enterprise_id for t in candidates})
     for target in candidates:
+        if len(claimed) >= limit:
+            break
+        if target.account_id is not None and target.account_id in busy:
+            continue  # this round already claimed one for the account
         if now - target.due_at > cutoffs.get(target.enterprise_id, LATE_CUTOFF) and target.attempts == 0:
             if transition(target, S.MISSED, expected=S.SCHEDULED, reason="past the late cutoff"):
                 name = target.account.screen_name if target.account else "—"
@@ -159,6 +180,8 @@ def claim_due(limit: int = 100) -> list[Target]:
                      "first_sent_at": target.first_sent_at or now, "send_started_at": None},
         ):  # fmt: skip
             claimed.append(target)
+            if target.account_id is not None:
+                busy.add(target.account_id)
     return claimed
 
 
@@ -248,6 +271,14 @@ def send(target: Target) -> str:
                               updates={"next_attempt_at": clock.now() + RECONCILE_EVERY}):  # fmt: skip
                     _tell(target, "post.unconfirmed", f"待确认：@{account.screen_name}", "warning", author_too=False)
             return S.UNCONFIRMED
+        if error.kind == "duplicate" and target.attempts > 1:
+            # "Repeat content" (Weibo 20019) on a second attempt: the first one landed where
+            # the timeline did not show it. Published — its id is not known.
+            from types import SimpleNamespace
+
+            _published(target, SimpleNamespace(id="", url=""), found=True,
+                       reason="the platform refused a repeat: an earlier attempt landed")
+            return S.PUBLISHED
         if error.permanent:
             _fail(target, error, S.PUBLISHING)
             return S.FAILED

@@ -318,3 +318,36 @@ def test_a_full_hourly_budget_delays_the_post_and_never_fails_it(personas, world
     target = Target.objects.get(post=post)
     assert target.state == "scheduled" and target.next_attempt_at >= clock.now() + timedelta(seconds=1190)
     assert dispatch.run() == {}  # waits for the budget's next hour
+
+
+def test_an_account_with_an_unsettled_send_waits_so_the_lost_post_stays_in_sight(personas, world):
+    """Weibo's own timeline shows 5 posts: while one may have landed unseen, the account sends
+    nothing else — else six more posts would hide it and it would go out twice."""
+    faults.add_fault("response_lost", "statuses/share", app=_app(world), times=1, delay_s=0)
+    first = _approved(personas, "parent")
+    others = [_approved(personas, "parent", text=f"{word}：今日门店活动 https://demo.guanwei.local/e/{i}")
+              for i, word in enumerate(["早安", "午安", "晚安", "周末", "假日", "福利"])]  # fmt: skip
+    other_account = _approved(personas, "product", text=TEXT)
+    assert dispatch.run() == {"unconfirmed": 1, "published": 1}  # the product account is not held up
+    assert all(_states(p) == ["scheduled"] for p in others)  # the parent account waits
+    with time_machine.travel(clock.now() + dispatch.RECONCILE_EVERY):
+        outcome = dispatch.run()
+    assert outcome.get("published", 0) >= 2  # the lost one found on the timeline, then the next
+    with time_machine.travel(clock.now() + timedelta(minutes=5)):
+        for _ in range(8):
+            dispatch.run()
+    assert _on_platform(world, "parent") == 1 and _states(first) == ["published"]
+    assert all(_states(p) == ["published"] for p in others) and _states(other_account) == ["published"]
+
+
+def test_a_repeat_refused_on_a_resend_means_the_first_attempt_landed(personas, world):
+    from guanwei.platforms.base import PlatformError
+
+    post = _approved(personas, "parent")
+    (target,) = dispatch.claim_due()
+    Target.objects.filter(pk=target.pk).update(attempts=2)  # a resend
+    repeat = PlatformError("duplicate", "Repeat conetnt!", code="20019", permanent=True)
+    with mock.patch("guanwei.platforms.weibo.WeiboConnector.publish", side_effect=repeat), \
+            mock.patch.object(dispatch, "_find_on_timeline", return_value=None):  # fmt: skip
+        assert dispatch.send_claimed(target.pk, target.claimed_at.isoformat()) == "published"
+    assert _states(post) == ["published"]
