@@ -2,7 +2,8 @@
 post is created, submitted and approved, and again at send time (publishing.dispatch).
 
 * length — the platform's rule (Weibo: textkit's `weibo_length`, the server's own count);
-* Weibo's share rule — a link under the connection's safe domain (PLATFORM_APIS §2.3);
+* what the API cannot carry (publishing.manual: e.g. Weibo's share without a safe-domain link)
+  — not an error: the target becomes an assisted manual task;
 * the account — authorised, token not expired; its remaining hourly budget (shown);
 * the enterprise's sensitive words — `block` refuses, `warn` shows; matched folded (traditional/
   simplified, full/half width, case) by textkit's automaton, one compiled matcher per list;
@@ -23,7 +24,7 @@ from django.utils.translation import gettext as _
 from guanwei.core import clock
 from guanwei.core.errors import ActionError
 from guanwei.matrix.models import Account, Health, PlatformKind
-from guanwei.platforms.weibo import has_safe_domain_link
+from guanwei.publishing.manual import manual_reason
 from guanwei.publishing.models import Publication, SensitiveWord, WordAction
 from guanwei.textkit.fingerprint import MIN_SHINGLED_CHARS, fingerprint, hamming, voice_text
 from guanwei.textkit.length import SHARE_LIMIT, weibo_length
@@ -57,21 +58,6 @@ def check_text(text: str, account: Account, field: str = "text", *, repost: bool
             % {"chars": (units + 1) // 2, "over": (units - SHARE_LIMIT + 1) // 2},
             field,
         )
-
-
-def share_problem(text: str, account: Account) -> str:
-    """Why Weibo's statuses/share would refuse `text` for `account` ('' when it would not).
-    Such a post is not an error: it becomes an assisted manual task (publishing.manual)."""
-    if account.connection.kind == PlatformKind.MASTODON:
-        return ""  # Weibo and the sandbox (which imitates it) have the rule
-    # statuses/share, the only write an ordinary app has, takes text with a link under the
-    # app's safe domain (PLATFORM_APIS §2.3); Weibo refuses anything else (10017).
-    safe = account.connection.safe_domain.strip()
-    if not safe:
-        return _("平台连接“%(name)s”未填写安全域名，微博接口无法发布。") % {"name": account.connection.name}
-    if not has_safe_domain_link(text, safe):
-        return _("正文没有安全域名 %(domain)s 下的链接，微博接口不接受（错误 10017）。") % {"domain": safe}
-    return ""
 
 
 def check_account(account: Account, field: str = "accounts") -> None:
@@ -212,7 +198,6 @@ def report(enterprise_id: int, text: str, accounts: list[Account], *, images: in
            repost: bool = False, exclude_post: int | None = None) -> Report:  # fmt: skip
     """Everything the composer shows while typing, for the chosen accounts."""
     from guanwei.matrix.queries import remaining_for
-    from guanwei.publishing.manual import manual_reason
 
     budgets = remaining_for([a for a in accounts if a.token]) if accounts else {}
     out = []

@@ -14,15 +14,29 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from guanwei.matrix.connectors import capabilities_of
-from guanwei.matrix.models import Account
+from guanwei.matrix.models import Account, PlatformKind
+from guanwei.platforms.weibo import has_safe_domain_link
 
 API_IMAGES = 1  # the connectors' publish takes one image (Weibo's share: one `pic`)
 
 
+def share_problem(text: str, account: Account) -> str:
+    """Why Weibo's statuses/share would refuse `text` for `account` ('' when it would not).
+    Such a post is not an error: it becomes an assisted manual task (publishing.manual)."""
+    if account.connection.kind == PlatformKind.MASTODON:
+        return ""  # Weibo and the sandbox (which imitates it) have the rule
+    # statuses/share, the only write an ordinary app has, takes text with a link under the
+    # app's safe domain (PLATFORM_APIS §2.3); Weibo refuses anything else (10017).
+    safe = account.connection.safe_domain.strip()
+    if not safe:
+        return _("平台连接“%(name)s”未填写安全域名，微博接口无法发布。") % {"name": account.connection.name}
+    if not has_safe_domain_link(text, safe):
+        return _("正文没有安全域名 %(domain)s 下的链接，微博接口不接受（错误 10017）。") % {"domain": safe}
+    return ""
+
+
 def manual_reason(account: Account, text: str, *, images: int = 0, repost: bool = False) -> str:
     """Why `account` must post this by hand ('' when the API can)."""
-    from guanwei.publishing.checks import share_problem
-
     caps = capabilities_of(account.connection)
     if repost:
         if not caps.repost:
