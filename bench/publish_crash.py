@@ -29,13 +29,14 @@ guanwei.publishing.dispatch (no setting or environment variable exists for them)
 Otherwise a target each kill leaves in `publishing` would wait 2 minutes (a claim lost between
 the claim and its send task, 30 minutes) before it is reconciled, and 100 kills would take
 hours. The shorter values are safe here because only one worker runs at a time and a sandbox
-call takes milliseconds, so no live send is 5 s old when a worker's recovery looks at it. They
-also mean a lost post is looked for sooner, while it is still among the account's latest 5
-statuses, the only ones user_timeline shows: with the dispatcher's own 2 minutes an account that
-posts every ~10 s has pushed it out by then, and its resend is a duplicate (or is refused as a
-repeat and the target fails although the post is live). `--real-timeouts` keeps the dispatcher's
-STALE_SEND, RECONCILE_AFTER and RECONCILE_EVERY (STALE_CLAIM is still 60 s) to measure exactly
-that; the default does not. The sandbox's own rules are the unlimited tier's, unchanged, as on
+call takes milliseconds, so no live send is 5 s old when a worker's recovery looks at it.
+`--real-timeouts` keeps the dispatcher's STALE_SEND, RECONCILE_AFTER and RECONCILE_EVERY
+(STALE_CLAIM is still 60 s): the test that matters for the 5-deep timeline. The first version of
+this bench found, with real timeouts, that a killed worker's post had been pushed out of the
+account's latest 5 statuses (the only ones user_timeline shows) by the time it was looked for, so
+it was sent again (12 duplicates, and 5 resends refused as repeats and wrongly failed, in 1,500);
+the dispatcher now holds an account while one of its sends is unsettled (dispatch.busy_accounts).
+The sandbox's own rules are the unlimited tier's, unchanged, as on
 Weibo: identical text is refused against the account's last 10 statuses (20019), and
 user_timeline shows only the latest 5.
 
