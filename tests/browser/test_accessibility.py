@@ -39,7 +39,7 @@ WIDTHS = [1280, 375]
 
 def owner_pages(personas: Personas, objects: dict[str, Any]) -> list[str]:
     """Every route that answers the owner's GET with a whole HTML page (fragments such as the
-    bell's htmx refresh, JSON, CSV and POST-only routes are not pages)."""
+    bell's htmx refresh, JSON, CSV, downloads and POST-only routes are not pages)."""
     client = Client()
     client.force_login(personas.alice.user)
     pages = []
@@ -51,6 +51,8 @@ def owner_pages(personas: Personas, objects: dict[str, Any]) -> list[str]:
             continue
         response = client.get(url)
         is_html = response.get("Content-Type", "").startswith("text/html")
+        if "attachment" in response.get("Content-Disposition", ""):
+            continue  # a file to download (an incident's review), not a page to browse
         if response.status_code == 200 and is_html and not getattr(response, "streaming", False):
             if response.content.lstrip()[:15].lower() == b"<!doctype html>":
                 pages.append(url)
