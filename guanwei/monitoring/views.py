@@ -98,7 +98,7 @@ def check(request: HttpRequest) -> HttpResponse:
         position = exc.position or 0
         context["before"], context["at"], context["after"] = rule[:position], rule[position : position + 1], rule[position + 1 : position + 40]
     else:
-        if request.POST.get("preview"):
+        if request.POST.get("preview") or request.GET.get("preview"):
             context["preview"] = matching.preview(request.member.enterprise_id, rule)
     return render(request, "monitoring/_check.html", context)
 
@@ -138,7 +138,8 @@ def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
         "peak": peak, "summary": summary, "emotions": [(e, n, 100 * n / emotions_total) for e, n in summary.emotions],
         "top_posts": queries.top_posts(monitor, since), "top_voices": queries.top_voices(monitor, since),
         "top_authors": queries.top_authors(monitor, since), "page": page, "params": request.GET,
-        "emotion_names": EMOTIONS, "searching": _searching(member.enterprise_id),
+        "emotion_labels": list(zip(EMOTIONS, [_("喜悦"), _("愤怒"), _("悲伤"), _("恐惧"), _("惊讶"), _("平静")], strict=True)),
+        "searching": _searching(member.enterprise_id),
         "alerts": monitor.alerts.order_by("-created_at")[:5],
         "groups": dict(MonitorGroup.choices),
     })  # fmt: skip
