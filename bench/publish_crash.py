@@ -35,7 +35,7 @@ call takes milliseconds, so no live send is 5 s old when a worker's recovery loo
 this bench found, with real timeouts, that a killed worker's post had been pushed out of the
 account's latest 5 statuses (the only ones user_timeline shows) by the time it was looked for, so
 it was sent again (12 duplicates, and 5 resends refused as repeats and wrongly failed, in 1,500);
-the dispatcher now holds an account while one of its sends is unsettled (dispatch.busy_accounts).
+the dispatcher now holds an account while one of its sends is unsettled (dispatch.claim_due).
 The sandbox's own rules are the unlimited tier's, unchanged, as on
 Weibo: identical text is refused against the account's last 10 statuses (20019), and
 user_timeline shows only the latest 5.

@@ -3,7 +3,7 @@ platform does.
 
 1. **Claim.** A due target moves scheduled → publishing by a conditional update (core.states):
    of N workers that see it, one wins; the others move on. One target per account at a time:
-   an account with a send in flight or unsettled waits (busy_accounts), so that a post that may
+   an account with a send in flight or unsettled waits (claim_due), so that a post that may
    have landed stays within the 5 newest posts Weibo shows on the account's own timeline.
 2. **Check again** at send time: the account still has a live token, the text still fits, no
    blocked word, the approval stands, the author may still publish. A target due longer ago than
@@ -138,27 +138,21 @@ def late_cutoffs(enterprise_ids: set[int]) -> dict[int, timedelta]:
     return {eid: timedelta(minutes=m) for eid, m in rows}
 
 
-def busy_accounts() -> set[int]:
-    """Accounts with a send in flight or unsettled. Weibo shows an account's own timeline only 5
-    posts deep (PLATFORM_APIS §2): while a send may have landed unseen, nothing else goes out on
-    that account, so reconciliation still finds it there — a second post would push it out of
-    sight and the target would be sent twice."""
-    return set(
-        Target.objects.filter(state__in=[S.PUBLISHING, S.UNCONFIRMED], account__isnull=False)
-        .values_list("account_id", flat=True).distinct()
-    )  # fmt: skip
-
-
 def claim_due(limit: int = 100) -> list[Target]:
-    """Targets due now, each claimed by this worker (scheduled → publishing): at most one per
-    account at a time (busy_accounts), the earliest due first."""
+    """Targets due now, each claimed by this worker (scheduled → publishing), the earliest due
+    first — and at most one per account at a time. Weibo shows an account's own timeline only 5
+    posts deep (PLATFORM_APIS §2): while a send may have landed unseen (publishing, unconfirmed),
+    nothing else goes out on that account, so reconciliation still finds the post there; a
+    second post would push it out of sight and the target would be sent twice."""
     now = clock.now()
-    busy = busy_accounts()
+    in_flight = Target.objects.filter(state__in=[S.PUBLISHING, S.UNCONFIRMED], account__isnull=False)
+    busy: set[int] = set()
     candidates = list(
-        # manual tasks are people's: the dispatcher leaves them (publishing.manual)
+        # manual tasks are people's: the dispatcher leaves them (publishing.manual); the busy
+        # accounts are left out in the same statement (one snapshot, not two reads)
         Target.objects.filter(state=S.SCHEDULED, due_at__lte=now, manual_reason="")
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .exclude(account_id__in=busy)
+        .exclude(account_id__in=in_flight.values("account_id"))
         .select_related("account__connection", "post__author", "enterprise")
         .order_by("due_at", "pk")[: limit * 4]
     )
@@ -174,14 +168,15 @@ def claim_due(limit: int = 100) -> list[Target]:
                 name = target.account.screen_name if target.account else "—"
                 _tell(target, "post.missed", f"错过发布时间：@{name}", "warning", author_too=True)
             continue
-        if transition(
+        won = transition(
             target, S.PUBLISHING, expected=S.SCHEDULED,
             updates={"claimed_at": now, "attempts": target.attempts + 1,
                      "first_sent_at": target.first_sent_at or now, "send_started_at": None},
-        ):  # fmt: skip
+        )  # fmt: skip
+        if won:
             claimed.append(target)
-            if target.account_id is not None:
-                busy.add(target.account_id)
+        if target.account_id is not None:
+            busy.add(target.account_id)  # ours now — or another worker's, which won it
     return claimed
 
 

@@ -166,7 +166,10 @@ def test_two_workers_claim_each_due_target_once(personas, world):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(claimed) == sorted(Target.objects.filter(post__in=posts).values_list("pk", flat=True))
+    assert len(claimed) == len(set(claimed)) == 2  # none twice; one per account in flight
+    accounts = Target.objects.filter(pk__in=claimed).values_list("account_id", flat=True)
+    assert sorted(accounts) == sorted([personas.accounts["parent"].pk, personas.accounts["product"].pk])
+    assert Target.objects.filter(post__in=posts, state="publishing").count() == 2
 
 
 def test_claimed_targets_are_handed_to_every_worker_and_sent_once(personas, world):
