@@ -49,6 +49,7 @@ from guanwei.publishing.models import (
 S = TargetState
 EDIT, REVIEW, EMERGENCY = "post.edit", "post.review", "post.emergency"
 PAST_TOLERANCE = timedelta(minutes=1)
+FURTHEST = timedelta(days=3 * 365)  # a plan reaches at most three years ahead
 AUTOSAVE_COALESCE = timedelta(minutes=10)
 MAX_ACCOUNTS = 50
 UNCHANGED: Any = object()
@@ -79,6 +80,8 @@ def _check_time(scheduled_at: datetime | None) -> None:
         raise ActionError(_("发布时间须带时区，例如 2026-12-05T09:00:00+08:00。"), "scheduled_at")
     if scheduled_at < clock.now() - PAST_TOLERANCE:
         raise ActionError(_("发布时间已经过去。"), "scheduled_at")
+    if scheduled_at > clock.now() + FURTHEST:
+        raise ActionError(_("发布时间最多在三年以内。"), "scheduled_at")
 
 
 def _tag(member: Member, model: type, pk: int | None, field: str) -> Any:
@@ -189,10 +192,12 @@ def do_create_post(
 ) -> Post:  # fmt: skip
     """A new post (a draft) with every rule checked first: nothing is saved when one breaks."""
     require(member, EDIT)
-    if emergency:
-        require(member, EMERGENCY)
     if content_type not in ContentKind.values:
         raise ActionError(_("没有这种内容类型。"), "content_type")
+    if emergency:
+        require(member, EMERGENCY)
+        if content_type != ContentKind.CRISIS:
+            raise ActionError(_("只有“危机声明”类型的内容可以紧急发布。"), "emergency")
     chosen = _accounts(member, accounts)
     variants = {k: v for k, v in (variants or {}).items() if v}
     unknown = [k for k in variants if k not in {a.pk for a in chosen}]
@@ -429,6 +434,8 @@ def do_mark_emergency(member: Member, post: Post, on: bool = True, request: Any 
             raise ActionError(_("内容已发布或已取消。"))
         if post.emergency == on:
             return post
+        if on and post.content_type != ContentKind.CRISIS:
+            raise ActionError(_("只有“危机声明”类型的内容可以紧急发布。"), "emergency")
         post.emergency = on
         post.save(update_fields=["emergency"])
         audit.record(member.enterprise, member, "post.emergency" if on else "post.emergency_off", post,
@@ -476,11 +483,13 @@ def _schedule(post: Post, actor: Member, request: Any) -> int:
 
 def do_request_changes(member: Member, post: Post, comment: str = "", request: Any = None) -> Post:
     require(member, REVIEW)
+    if not comment.strip():
+        raise ActionError(_("请写明要修改什么。"), "comment")
     with transaction.atomic():
         post = _locked(post)
         if post.author_id == member.pk:
             raise ActionError(_("不能审批自己撰写的内容。"))
-        if not _move(post, (S.IN_REVIEW,), S.DRAFT, member, reason=comment[:300] or "changes requested", request=request):
+        if not _move(post, (S.IN_REVIEW,), S.DRAFT, member, reason=comment[:300], request=request):
             raise ActionError(_("只有待审核的内容可以退回修改。"))
         Review.objects.create(enterprise_id=post.enterprise_id, post=post, revision=post.revision, member=member,
                               verdict=Verdict.CHANGES, comment=comment[:1000])  # fmt: skip

@@ -162,6 +162,8 @@ def near_duplicates(account: Account, text: str, exclude_post: int | None = None
 class AccountReport:
     account: Account
     error: str = ""
+    own_text: bool = False  # a per-account text
+    units: int = 0
     manual: str = ""  # why this would be an assisted manual task
     budget: Any = None
     duplicates: list[Duplicate] = field(default_factory=list)
@@ -195,20 +197,30 @@ class Report:
 
 
 def report(enterprise_id: int, text: str, accounts: list[Account], *, images: int = 0,
-           repost: bool = False, exclude_post: int | None = None) -> Report:  # fmt: skip
-    """Everything the composer shows while typing, for the chosen accounts."""
+           repost: bool = False, exclude_post: int | None = None,
+           variants: dict[int, str] | None = None) -> Report:  # fmt: skip
+    """Everything the composer shows while typing, for the chosen accounts (each with its own
+    per-account text when it has one)."""
+    variants = variants or {}
     from guanwei.matrix.queries import remaining_for
 
     budgets = remaining_for([a for a in accounts if a.token]) if accounts else {}
     out = []
     for account in accounts:
-        item = AccountReport(account, budget=budgets.get(account.pk))
+        body = variants.get(account.pk) or text
+        item = AccountReport(account, budget=budgets.get(account.pk), own_text=account.pk in variants)
+        item.units = weibo_length(body)
         try:
             check_account(account)
-            check_text(text, account, repost=repost)
+            check_text(body, account, repost=repost)
         except ActionError as exc:
             item.error = exc.message
-        item.manual = manual_reason(account, text, images=images, repost=repost)
-        item.duplicates = near_duplicates(account, text, exclude_post) if text.strip() else []
+        item.manual = manual_reason(account, body, images=images, repost=repost)
+        item.duplicates = near_duplicates(account, body, exclude_post) if body.strip() else []
         out.append(item)
-    return Report(weibo_length(text), word_hits(enterprise_id, text), out)
+    words: dict[str, WordHit] = {}
+    for body in [text, *variants.values()]:
+        for hit in word_hits(enterprise_id, body):
+            words.setdefault(hit.word, hit)
+    hits = sorted(words.values(), key=lambda h: (h.action != WordAction.BLOCK, h.word))
+    return Report(weibo_length(text), hits, out)

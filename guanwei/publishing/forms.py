@@ -97,7 +97,7 @@ class ScheduleForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    comment = forms.CharField(label=_("意见"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(label=_("审批意见（退回时必填）"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ConfirmForm(forms.Form):

@@ -105,7 +105,10 @@ def _parse_time(value: str) -> datetime | None:
     value = value.strip()
     if not value:
         return None
-    moment = parse_datetime(value.replace(" ", "T", 1)) if "T" not in value else parse_datetime(value)
+    try:
+        moment = parse_datetime(value.replace(" ", "T", 1)) if "T" not in value else parse_datetime(value)
+    except ValueError:  # well-formed but impossible, e.g. month 99
+        moment = None
     if moment is None:
         raise ValueError(_("时间“%(v)s”看不懂，请写成 2026-12-05 09:00 或带时区的 ISO-8601。") % {"v": value[:30]})
     if timezone.is_naive(moment):

@@ -158,6 +158,7 @@ def do_import_words(member: Member, data: bytes, default_action: str = WordActio
     except UnicodeDecodeError:
         raise ActionError(_("文件不是 UTF-8 编码。"), "file") from None
     rows: dict[str, tuple[str, str, str]] = {}
+    errors: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -165,12 +166,17 @@ def do_import_words(member: Member, data: bytes, default_action: str = WordActio
         parts = [p.strip() for p in line.split(",")]
         action = parts[1].lower() if len(parts) > 1 and parts[1] else default_action
         if action not in WordAction.values:
-            raise ActionError(_("第 %(n)d 行：处理方式须为 block 或 warn，而不是“%(a)s”。") % {"n": number, "a": action[:20]}, "file")
+            errors.append(_("第 %(n)d 行：处理方式须为 block 或 warn，而不是“%(a)s”。") % {"n": number, "a": action[:20]})
+            continue
         try:
             word, folded = _clean_word(parts[0], "file")
         except ActionError as exc:
-            raise ActionError(_("第 %(n)d 行：%(reason)s") % {"n": number, "reason": exc.message}, "file") from None
+            errors.append(_("第 %(n)d 行：%(reason)s") % {"n": number, "reason": exc.message})
+            continue
         rows[folded] = (word, action, ",".join(parts[2:])[:100])
+    if errors:  # every bad line, and nothing imported
+        more = _("……另有 %(n)d 处") % {"n": len(errors) - 10} if len(errors) > 10 else ""
+        raise ActionError("；".join(errors[:10]) + more, "file")
     if not rows:
         raise ActionError(_("文件里没有词。"), "file")
     existing = {w.folded: w for w in SensitiveWord.objects.filter(enterprise_id=member.enterprise_id)}

@@ -94,10 +94,14 @@ def compose(request: HttpRequest, post_id: int | None = None) -> HttpResponse:
             if request.POST.get("submit_for_review"):
                 actions.do_submit(member, post, request)
         except ActionError as exc:
+            if exc.field.startswith("variants."):  # the per-account text's own field
+                exc.field = "variant_" + exc.field.split(".", 1)[1]
             show_on_form(form, exc)
         else:
             messages.success(request, _("已送审。") if request.POST.get("submit_for_review") else _("已保存。"))
             return redirect("publishing:post", post.pk)
+    if form.is_bound and request.FILES:  # a browser never keeps chosen files across a refused form
+        form.add_error("images", _("出错后浏览器不会保留已选的图片，请重新选择。"))
     status = 422 if form.is_bound else 200
     return render(request, "publishing/compose.html", {"form": form, "editing": editing}, status=status)
 
@@ -111,9 +115,11 @@ def _report_context(request: HttpRequest) -> dict:
     post_id = request.POST.get("post", "")
     count = request.POST.get("image_count", "0")
     images = min(int(count), 99) if count.isdigit() and len(count) < 4 else 0
+    variants = {a.pk: request.POST.get(f"variant_{a.pk}", "")[:5000] for a in accounts}
     report = checks.report(member.enterprise_id, text, accounts, images=images,
                            repost=bool(request.POST.get("repost_of", "").strip()),
-                           exclude_post=int(post_id) if post_id.isdigit() and len(post_id) < 18 else None)  # fmt: skip
+                           exclude_post=int(post_id) if post_id.isdigit() and len(post_id) < 18 else None,
+                           variants={k: v for k, v in variants.items() if v})  # fmt: skip
     previews = []
     for item in report.accounts:
         body = request.POST.get(f"variant_{item.account.pk}", "")[:5000] or text

@@ -26,11 +26,16 @@ from guanwei.publishing.models import Campaign, ContentKind, Post, Series, Targe
 VIEWS = ("month", "week", "list")
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the calendar's range (a month view reaches into the next year)
+
+
 def _day(value: str, default: date) -> date:
+    """A date from the query; anything unreadable or outside the calendar's range: `default`."""
     try:
-        return date.fromisoformat(value) if len(value) == 10 else default
+        day = date.fromisoformat(value) if len(value) == 10 else default
     except ValueError:
         return default
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else default
 
 
 def _filters(member: Member) -> dict:

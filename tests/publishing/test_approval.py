@@ -102,7 +102,10 @@ def test_nobody_approves_their_own_post_and_an_edit_voids_approvals(personas):
 
 def test_the_emergency_path_needs_one_approval_and_says_so_in_the_audit_log(personas):
     _legal_chain(personas)
-    post = _submitted(personas, text=f"关于网传问题的声明 {LINK}")
+    everyday = _submitted(personas, text=f"日常内容 {LINK}")
+    with pytest.raises(ActionError, match="危机声明"):
+        actions.do_mark_emergency(personas.alice, everyday)  # the path is for crisis statements only
+    post = _submitted(personas, content_type="crisis", text=f"关于网传问题的声明 {LINK}")
     with pytest.raises(PermissionDenied):
         actions.do_mark_emergency(personas.carol, post)
     post = actions.do_mark_emergency(personas.alice, post)
@@ -117,6 +120,8 @@ def test_the_emergency_path_needs_one_approval_and_says_so_in_the_audit_log(pers
 
 def test_request_changes_keeps_the_comment(personas):
     post = _submitted(personas)
+    with pytest.raises(ActionError, match="修改什么"):
+        actions.do_request_changes(personas.dave, post, "  ")  # a send-back says why
     actions.do_request_changes(personas.dave, post, "请补充活动规则链接")
     assert _states(post) == {"draft"}
     assert Review.objects.get(post=post).comment == "请补充活动规则链接"

@@ -51,7 +51,8 @@ def test_month_and_week_views_place_posts_on_their_local_day(personas, client_fo
     assert 'draggable="true"' in client_for("carol").get("/publishing/?view=week&date=2026-09-30").content.decode()
     assert "国庆预热" not in client_for("mallory").get("/publishing/?view=month&date=2026-10-01").content.decode()
     # junk in the query never breaks the page
-    for query in ("view=year", "date=2026-13-45", "account=abc", "state=nope", "series=1" + "0" * 30):
+    for query in ("view=year", "date=2026-13-45", "account=abc", "state=nope", "series=1" + "0" * 30,
+                  "date=9999-12-01", "view=week&date=9999-12-27", "date=0001-01-01", "view=week&date=0001-01-07"):
         assert heidi.get(f"/publishing/?{query}").status_code == 200
 
 
@@ -69,6 +70,8 @@ def test_drag_to_another_day_keeps_the_time_and_the_approval(personas, client_fo
     past = carol.post(f"/publishing/posts/{post.pk}/move", {"date": "2026-08-01"}, HTTP_HX_REQUEST="true")
     assert past.status_code == 422 and "过去" in past.content.decode()
     assert carol.post(f"/publishing/posts/{post.pk}/move", {"date": "junk"}).status_code == 302
+    far = carol.post(f"/publishing/posts/{post.pk}/move", {"date": "2099-12-31"}, HTTP_HX_REQUEST="true")
+    assert far.status_code == 422 and "三年" in far.content.decode()
     assert client_for("heidi").post(f"/publishing/posts/{post.pk}/move", {"date": "2026-09-13"}).status_code == 403
     assert client_for("mallory").post(f"/publishing/posts/{post.pk}/move", {"date": "2026-09-13"}).status_code == 404
 
@@ -98,6 +101,9 @@ def test_the_plan_exports_and_a_bad_row_imports_nothing(personas, client_for):
     response = carol.post("/publishing/import/", {"file": io.BytesIO(bad)})
     page = response.content.decode()
     assert response.status_code == 422 and "不存在的账号" in page and "明天早上" in page
+    impossible = carol.post("/publishing/import/", {"file": io.BytesIO(
+        f"scheduled_at,accounts,text\n2026-99-99 25:00,示例乳业产品,x {LINK}\n".encode())}).content.decode()  # fmt: skip
+    assert "看不懂" in impossible and "month must be" not in impossible
     assert Post.objects.count() == 1  # nothing imported
     first_pass = [line for line in ("<td data-label=\"行\">3</td>", "<td data-label=\"行\">4</td>") if line in page]
     assert len(first_pass) == 2

@@ -72,9 +72,10 @@ def test_a_word_added_later_stops_the_post_at_submit_and_the_list_is_rebuilt(per
 
 def test_word_import_checks_the_whole_file_first(personas, client_for):
     alice = client_for("alice")
-    bad = "# 词表\n绝对化用语\n国家级,block\n ,warn\n".encode()
+    bad = "# 词表\n绝对化用语\n国家级,block\n ,warn\n第一,delete\n".encode()
     page = alice.post("/publishing/words/import", {"file": io.BytesIO(bad), "action": "block"}, follow=True)
-    assert "第 4 行" in page.content.decode() and not SensitiveWord.objects.exists()
+    html = page.content.decode()
+    assert "第 4 行" in html and "第 5 行" in html and not SensitiveWord.objects.exists()  # every bad line
     unknown = "第一,maybe\n".encode()
     assert "maybe" in alice.post("/publishing/words/import", {"file": io.BytesIO(unknown), "action": "block"},
                                  follow=True).content.decode()  # fmt: skip
@@ -123,6 +124,9 @@ def test_the_live_panel_checks_previews_and_suggests(personas, client_for):
     assert 'data-insert="#新品上市#"' in html
     html = carol.post("/publishing/check", {"text": "找 @示例", "accounts": [product]}).content.decode()
     assert 'data-insert="@示例乳业客服 "' in html
+    long_own = carol.post("/publishing/check", {"text": f"短 {LINK}", "accounts": [product],
+                                                f"variant_{product}": "长" * 150}).content.decode()  # fmt: skip
+    assert "分账号文案" in long_own and "140" in long_own  # the account's own text is what is checked
     html = carol.post("/publishing/check", {"text": "没有链接的正文", "accounts": [product]}).content.decode()
     assert "人工发布任务" in html and "10017" in html
     html = carol.post("/publishing/check", {"text": f"图 {LINK}", "accounts": [product], "image_count": "3"}).content.decode()

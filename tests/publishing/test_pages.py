@@ -54,3 +54,12 @@ def test_others_cannot_act_on_a_post(personas, client_for, who, status):
     post = do_create_post(personas.carol, text=f"x {LINK}", accounts=[personas.parent_account.pk])
     assert client_for(who).post(f"/publishing/posts/{post.pk}/cancel").status_code == status
     assert client_for("carol").post(f"/publishing/posts/{post.pk}/no-such-action").status_code == 404
+
+
+def test_a_per_account_text_error_lands_on_its_own_field(personas, client_for):
+    product = personas.accounts["product"].pk
+    response = client_for("carol").post("/publishing/compose/", {
+        "text": f"短 {LINK}", "accounts": [product], f"variant_{product}": "长" * 150,
+    })  # fmt: skip
+    assert response.status_code == 422 and response.context["form"].errors[f"variant_{product}"]
+    assert not Post.objects.exists()

@@ -141,13 +141,14 @@ def test_the_api_takes_content_type_images_and_the_emergency_path(personas, api_
     created = _create(carol, personas, content_type="product", images=[image]).json()
     assert created["content_type"] == "product" and created["emergency"] is False
     assert Post.objects.get(pk=created["id"]).images.count() == 1
-    refused = _create(carol, personas, emergency=True)
+    refused = _create(carol, personas, emergency=True, content_type="crisis")
     assert refused.status_code == 403  # only owners and admins take the emergency path
+    assert _create(api_as("alice"), personas, emergency=True).status_code == 422  # and only for a crisis statement
     bad = _create(carol, personas, images=[{"name": "x", "data": "not base64!"}])
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "images"
     junk = _create(carol, personas, images=[{"name": "x", "data": base64.b64encode(b"hello").decode()}])
     assert junk.status_code == 422 and "无法读取" in junk.json()["detail"][0]["reason"]
-    urgent = _create(api_as("alice"), personas, emergency=True).json()
+    urgent = _create(api_as("alice"), personas, emergency=True, content_type="crisis").json()
     assert urgent["emergency"] is True
     api_as("alice").post(f"{API}/posts/{urgent['id']}/submit")
     approved = api_as("dave").post(f"{API}/posts/{urgent['id']}/approve", {"comment": "同意"},

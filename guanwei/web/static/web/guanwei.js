@@ -117,15 +117,20 @@ document.addEventListener("drop", (event) => {
   const chip = document.getElementById(event.dataTransfer.getData("text/plain"));
   if (!chip || !window.htmx) return;
   const posts = day.querySelector(".day-posts");
+  const wanted = day.getAttribute("data-date");
   window.htmx
     .ajax("POST", chip.getAttribute("data-move-url"), {
-      values: { date: day.getAttribute("data-date") },
+      values: { date: wanted },
+      source: chip,
       target: chip,
       swap: "outerHTML",
     })
     .then(() => {
+      // only a chip the server answered for the new day moves there (a refusal leaves it put)
       const moved = document.getElementById(chip.id);
-      if (moved && posts && moved.parentElement !== posts) posts.appendChild(moved);
+      if (moved && posts && moved.getAttribute("data-day") === wanted && moved.parentElement !== posts) {
+        posts.appendChild(moved);
+      }
     });
 });
 
