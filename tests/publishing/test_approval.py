@@ -138,6 +138,8 @@ def test_policy_page_edits_chains_and_reviewers_only_read_them(personas, client_
     page = dave.get("/publishing/approvals/").content.decode()
     assert "法务审核" in page and "Dave 审核" in page and "Bob 管理员" in page
     assert dave.get("/publishing/approvals/new").status_code == 403
+    assert 'name="late_cutoff_minutes"' in alice.get("/publishing/approvals/").content.decode()
+    assert 'name="late_cutoff_minutes"' not in page  # a reviewer reads the setting, does not edit it
     assert client_for("mallory").get("/publishing/approvals/").content.decode().count("法务审核") == 0
 
 
