@@ -139,3 +139,9 @@ document.addEventListener("htmx:responseError", (event) => {
     window.alert(event.detail.xhr.responseText);
   }
 });
+
+// A form that deletes asks first: <form data-confirm="…">.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest && event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+});
