@@ -54,8 +54,8 @@ LATE_CUTOFF = timedelta(hours=1)  # the default: due longer ago than this, misse
 STALE_SEND = timedelta(minutes=2)  # a send begun this long ago and not settled: its worker is gone
 STALE_CLAIM = timedelta(minutes=30)  # claimed, never taken up by a send task (the task was lost)
 RECONCILE_AFTER = timedelta(seconds=60)  # unconfirmed and not on the timeline after this: resend
-RECONCILE_EVERY = timedelta(seconds=10)
-FAN_OUT_BATCH = 8  # targets per send task  # between timeline reads for one target (rate limits)
+RECONCILE_EVERY = timedelta(seconds=10)  # between timeline reads for one target (rate limits)
+FAN_OUT_BATCH = 8  # targets per send task
 MAX_ATTEMPTS = 6
 BACKOFF_S = (15, 60, 300, 900, 1800)
 TIMELINE_COUNT = 20
@@ -266,9 +266,9 @@ def send(target: Target) -> str:
                               updates={"next_attempt_at": clock.now() + RECONCILE_EVERY}):  # fmt: skip
                     _tell(target, "post.unconfirmed", f"待确认：@{account.screen_name}", "warning", author_too=False)
             return S.UNCONFIRMED
-        if error.kind == "duplicate" and target.attempts > 1:
-            # "Repeat content" (Weibo 20019) on a second attempt: the first one landed where
-            # the timeline did not show it. Published — its id is not known.
+        if error.kind == "duplicate" and _may_have_landed(target):
+            # "Repeat content" (Weibo 20019) after an attempt that may have landed: it did,
+            # where the timeline did not show it. Published — its id is not known.
             from types import SimpleNamespace
 
             _published(target, SimpleNamespace(id="", url=""), found=True,
@@ -282,6 +282,16 @@ def send(target: Target) -> str:
     record_platform_ok(account)
     _published(target, remote)
     return S.PUBLISHED
+
+
+def _may_have_landed(target: Target) -> bool:
+    """Was this target ever unconfirmed (a lost answer, a worker lost mid-send)? Only then does
+    a "repeat content" refusal mean our own earlier attempt is on the platform."""
+    from guanwei.core.models import StateEvent
+
+    return target.attempts > 1 and StateEvent.objects.filter(
+        object_type="publishing.target", object_id=str(target.pk), to_state=S.UNCONFIRMED
+    ).exists()  # fmt: skip
 
 
 def reconcile(target: Target) -> str:

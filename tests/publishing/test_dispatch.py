@@ -348,9 +348,23 @@ def test_a_repeat_refused_on_a_resend_means_the_first_attempt_landed(personas, w
 
     post = _approved(personas, "parent")
     (target,) = dispatch.claim_due()
-    Target.objects.filter(pk=target.pk).update(attempts=2)  # a resend
+    Target.objects.filter(pk=target.pk).update(attempts=2)  # a resend…
     repeat = PlatformError("duplicate", "Repeat conetnt!", code="20019", permanent=True)
     with mock.patch("guanwei.platforms.weibo.WeiboConnector.publish", side_effect=repeat), \
             mock.patch.object(dispatch, "_find_on_timeline", return_value=None):  # fmt: skip
+        # …after a plain 5xx the first attempt did not land: the repeat is someone else's post
+        assert dispatch.send_claimed(target.pk, target.claimed_at.isoformat()) == "failed"
+        other = _approved(personas, "product")
+        (target,) = dispatch.claim_due()
+        transition_to_unconfirmed_and_back(target)  # …after a lost answer it may have landed
+        (target,) = dispatch.claim_due()
         assert dispatch.send_claimed(target.pk, target.claimed_at.isoformat()) == "published"
-    assert _states(post) == ["published"]
+    assert _states(post) == ["failed"] and _states(other) == ["published"]
+
+
+def transition_to_unconfirmed_and_back(target):  # type: ignore[no-untyped-def]
+    from guanwei.core.states import transition
+
+    transition(target, "unconfirmed", expected="publishing", reason="lost answer")
+    transition(target, "scheduled", expected="unconfirmed", reason="not on the timeline: send again",
+               updates={"next_attempt_at": None})  # fmt: skip
