@@ -112,7 +112,10 @@ def child(args: argparse.Namespace) -> None:
                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     extra = []
     if args.database == "postgres":
-        extra.append(subprocess.Popen([sys.executable, "-m", "guanwei", "worker", "--no-schedule"], cwd=REPO, env=env,
+        # A worker for the publish queue alone (operations.md recommends one): a long periodic
+        # job (matrix.refresh_accounts reads every account) never holds up the posts.
+        extra.append(subprocess.Popen([sys.executable, "-m", "guanwei", "worker", "--no-schedule", "--queues", "publish"],
+                                      cwd=REPO, env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
     workers = 1 + len(extra)
     try:
