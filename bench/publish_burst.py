@@ -7,7 +7,8 @@ answers — `auto`, the default — else SQLite in a temporary directory): a san
 unlimited tier with 50 official accounts, connected to an enterprise; 200 posts × 50 accounts =
 10,000 targets (`--quick`: 20 posts, 1,000 targets), approved and due spread evenly over one
 minute starting 30 s after set-up. `guanwei run` serves the sandbox and runs one worker; on
-PostgreSQL a second `guanwei worker` runs beside it. The bench waits until every target is
+PostgreSQL a second `guanwei worker --queues publish` (a publish-only worker, as
+operations.md recommends) runs beside it. The bench waits until every target is
 settled (or 20 minutes pass).
 
 `RESULT`: `posts` (targets), `published`, `duplicates` (sandbox statuses beyond one per target),
