@@ -6,13 +6,13 @@ position and the reason (issue 15)."""
 from datetime import datetime
 from typing import Literal
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from guanwei.core.apitools import ObjectBody, Pages, member_of
 from guanwei.core.models import Member
-from guanwei.core.permissions import require
+from guanwei.core.permissions import get_for, require
 from guanwei.monitoring import actions, matching, queries
 from guanwei.monitoring.models import Monitor
 
@@ -137,10 +137,7 @@ def _managing(request: HttpRequest) -> Member:
 
 
 def _monitor(member: Member, monitor_id: int) -> Monitor:
-    monitor = Monitor.objects.filter(enterprise_id=member.enterprise_id, pk=monitor_id).first()
-    if monitor is None:
-        raise Http404("monitor")
-    return monitor
+    return get_for(member, Monitor, monitor_id, actions.MANAGE)
 
 
 @router.get("/monitors", response=list[MonitorOut], summary="The enterprise's monitors")
@@ -254,10 +251,7 @@ class IncidentPatch(ObjectBody):
 def _incident(member: Member, incident_id: int):  # type: ignore[no-untyped-def]
     from guanwei.monitoring.models import Incident
 
-    found = Incident.objects.filter(enterprise_id=member.enterprise_id, pk=incident_id).first()
-    if found is None:
-        raise Http404("incident")
-    return found
+    return get_for(member, Incident, incident_id, actions.MANAGE)
 
 
 def _own(member: Member, model, pk: int | None):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from guanwei.core import clock
 from guanwei.core.errors import ActionError, show_on_form
 from guanwei.core.lists import keyset_page
-from guanwei.core.permissions import member_required
+from guanwei.core.permissions import get_for, member_required
 from guanwei.listening.models import Stream, StreamKind
 from guanwei.monitoring import actions, matching, queries
 from guanwei.monitoring.forms import MonitorForm
@@ -27,15 +27,24 @@ MANAGE = actions.MANAGE
 
 
 def _monitor(request: HttpRequest, monitor_id: int) -> Monitor:
-    monitor = Monitor.objects.filter(enterprise_id=request.member.enterprise_id, pk=monitor_id).first()
-    if monitor is None:
-        raise Http404("monitor")
-    return monitor
+    return get_for(request.member, Monitor, monitor_id, MANAGE)
 
 
 def _searching(member_enterprise_id: int) -> bool:
     """Does any account of the enterprise search the platform (a commercial contract)?"""
     return Stream.objects.filter(enterprise_id=member_enterprise_id, kind=StreamKind.SEARCH, is_active=True).exists()
+
+
+def _bars(rows: list[dict], marks: set | None = None) -> tuple[list[dict], int]:
+    """A series as stacked SVG bars (positive, neutral, negative from the bottom; 100 units high),
+    with the hours in `marks` flagged (our statements). Returns (bars, peak volume)."""
+    peak = max((r["volume"] for r in rows), default=0) or 1
+    bars = []
+    for r in rows:
+        pos, neu, neg = (100 * r[k] / peak for k in ("positive", "neutral", "negative"))
+        bars.append({**r, "pos": (100 - pos, pos), "neu": (100 - pos - neu, neu), "neg": (100 - pos - neu - neg, neg),
+                     "statement": bool(marks) and r["at"] in marks})  # fmt: skip
+    return bars, peak
 
 
 @member_required(MANAGE)
@@ -120,11 +129,7 @@ def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
     period, since, bucket = queries.period_of(request.GET.get("period", ""))
     tz = ZoneInfo(member.enterprise.time_zone)
     rows = queries.series(monitor, since, bucket, tz)
-    peak = max((r["volume"] for r in rows), default=0) or 1
-    bars = []
-    for r in rows:  # stacked from the bottom: positive, neutral, negative (SVG units of 100)
-        pos, neu, neg = (100 * r[k] / peak for k in ("positive", "neutral", "negative"))
-        bars.append({**r, "pos": (100 - pos, pos), "neu": (100 - pos - neu, neu), "neg": (100 - pos - neu - neg, neg)})
+    bars, peak = _bars(rows)
     summary = queries.summary(monitor, since)
     try:
         listed = queries.matches(member, monitor, request.GET)
@@ -208,11 +213,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 def _incident(request: HttpRequest, incident_id: int):  # type: ignore[no-untyped-def]
     from guanwei.monitoring.models import Incident
 
-    incident = Incident.objects.filter(enterprise_id=request.member.enterprise_id, pk=incident_id).select_related(
-        "monitor", "owner", "alert").first()  # fmt: skip
-    if incident is None:
-        raise Http404("incident")
-    return incident
+    return get_for(request.member, Incident, incident_id, MANAGE)
 
 
 @member_required(MANAGE)
@@ -291,13 +292,8 @@ def _story(member, current) -> dict:  # type: ignore[no-untyped-def]
     said = room.statements(current)
     bars, peak = [], 1
     if current.monitor:
-        rows = queries.series(current.monitor, start, "hour", tz)
-        peak = max((r["volume"] for r in rows), default=0) or 1
         marks = {s.at.astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None) for s in said}
-        for r in rows:
-            pos, neu, neg = (100 * r[k] / peak for k in ("positive", "neutral", "negative"))
-            bars.append({**r, "pos": (100 - pos, pos), "neu": (100 - pos - neu, neu), "neg": (100 - pos - neu - neg, neg),
-                         "statement": r["at"] in marks})  # fmt: skip
+        bars, peak = _bars(queries.series(current.monitor, start, "hour", tz), marks)
     return {"incident": current, "statements": said, "bars": bars, "peak": peak,
             "notes": current.notes.select_related("member").order_by("-created_at"),
             "top_posts": queries.top_posts(current.monitor, start) if current.monitor else []}  # fmt: skip

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from guanwei.core.errors import ActionError, show_as_message, show_on_form
 from guanwei.core.lists import keyset_page
-from guanwei.core.permissions import can, member_required
+from guanwei.core.permissions import can, get_for, member_required
 from guanwei.publishing import rules
 from guanwei.publishing.forms import PolicyForm, SettingsForm, TagForm, WordForm, WordImportForm
 from guanwei.publishing.models import (
@@ -26,10 +26,7 @@ from guanwei.textkit.normalize import fold
 
 
 def _policy(request: HttpRequest, policy_id: int) -> ApprovalPolicy:
-    policy = ApprovalPolicy.objects.filter(enterprise_id=request.member.enterprise_id, pk=policy_id).first()
-    if policy is None:
-        raise Http404("policy")
-    return policy
+    return get_for(request.member, ApprovalPolicy, policy_id, rules.MANAGE)
 
 
 @member_required("post.review")
@@ -145,9 +142,7 @@ def words_import(request: HttpRequest) -> HttpResponse:
 @member_required(rules.MANAGE)
 @require_POST
 def word_action(request: HttpRequest, word_id: int) -> HttpResponse:
-    word = SensitiveWord.objects.filter(enterprise_id=request.member.enterprise_id, pk=word_id).first()
-    if word is None:
-        raise Http404("word")
+    word = get_for(request.member, SensitiveWord, word_id, rules.MANAGE)
     try:
         if request.POST.get("delete"):
             rules.do_delete_word(request.member, word, request)
@@ -189,9 +184,9 @@ def tags(request: HttpRequest) -> HttpResponse:
 @require_POST
 def tag_delete(request: HttpRequest, kind: str, tag_id: int) -> HttpResponse:
     model = {"series": Series, "campaign": Campaign}.get(kind)
-    tag = model.objects.filter(enterprise_id=request.member.enterprise_id, pk=tag_id).first() if model else None
-    if tag is None:
+    if model is None:
         raise Http404("tag")
+    tag = get_for(request.member, model, tag_id, "campaign.manage")
     rules.do_delete_tag(request.member, tag, request)
     messages.success(request, _("已删除（其内容保留，只去掉标签）。"))
     return redirect("publishing:tags")
