@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -47,26 +48,59 @@ class Finding:
     reason: str
 
 
-def _sum(monitor: Monitor, start: datetime, end: datetime) -> tuple[int, int]:
-    row = MinuteCount.objects.filter(monitor=monitor, minute__gte=start, minute__lt=end).aggregate(
-        v=Sum("volume"), n=Sum("negative")
-    )  # fmt: skip
-    return int(row["v"] or 0), int(row["n"] or 0)
+class Counts(Protocol):
+    """A monitor's minute counters: the detector needs only sums over [start, end)."""
+
+    def total(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """(volume, negative mentions) of the minutes in [start, end)."""
+        ...
 
 
-def baseline(monitor: Monitor, end: datetime) -> tuple[float, float, str] | None:
-    """(usual volume, usual negatives, how it was reckoned) for the hour ending at `end`."""
+class StoredCounts:
+    """A monitor's MinuteCount rows."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    def total(self, start: datetime, end: datetime) -> tuple[int, int]:
+        row = MinuteCount.objects.filter(monitor=self.monitor, minute__gte=start, minute__lt=end).aggregate(
+            v=Sum("volume"), n=Sum("negative")
+        )  # fmt: skip
+        return int(row["v"] or 0), int(row["n"] or 0)
+
+
+class SeriesCounts:
+    """Minute counters held in memory ({minute: (volume, negative)}) — to evaluate the detector
+    on a replayed or synthetic timeline (bench/detector_eval.py) without a database."""
+
+    def __init__(self, minutes: dict[datetime, tuple[int, int]]) -> None:
+        self.minutes = minutes
+
+    def total(self, start: datetime, end: datetime) -> tuple[int, int]:
+        volume = negative = 0
+        at = start
+        while at < end:
+            v, n = self.minutes.get(at, (0, 0))
+            volume += v
+            negative += n
+            at += timedelta(minutes=1)
+        return volume, negative
+
+
+def baseline(counts: Counts, since: datetime, end: datetime) -> tuple[float, float, str] | None:
+    """(usual volume, usual negatives, how it was reckoned) for the hour ending at `end`, from
+    the counters since `since` (the monitor's rule_since: earlier ones came from another rule)."""
     start = end - WINDOW
     weeks = [(start - timedelta(weeks=k), end - timedelta(weeks=k)) for k in range(1, WEEKS + 1)]
-    covered = [(a, b) for a, b in weeks if a >= monitor.rule_since]
+    covered = [(a, b) for a, b in weeks if a >= since]
     if len(covered) >= 2:
-        sums = [_sum(monitor, a, b) for a, b in covered]
+        sums = [counts.total(a, b) for a, b in covered]
         return (sum(v for v, _n in sums) / len(sums), sum(n for _v, n in sums) / len(sums), "week")
-    history_start = max(monitor.rule_since, start - timedelta(hours=24))
+    history_start = max(since, start - timedelta(hours=24))
     hours = (start - history_start) / timedelta(hours=1)
     if start - history_start < MIN_HISTORY:
         return None
-    volume, negative = _sum(monitor, history_start, start)
+    volume, negative = counts.total(history_start, start)
     return (volume / hours, negative / hours, "recent")
 
 
@@ -88,15 +122,16 @@ def _ratio(ratio: float) -> str:
     return f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.1f}"
 
 
-def findings(monitor: Monitor, rule: AlertRule, end: datetime, tz: ZoneInfo) -> list[Finding]:
-    """The spikes of the hour ending at `end` (that also held `min_duration` minutes earlier)."""
+def findings(counts: Counts, since: datetime, rule: AlertRule, end: datetime, tz: ZoneInfo) -> list[Finding]:
+    """The spikes of the hour ending at `end` (that also held `min_duration` minutes earlier).
+    `rule` needs only its thresholds (an unsaved AlertRule will do)."""
     out = []
     for at in (end, end - timedelta(minutes=rule.min_duration)):
-        base = baseline(monitor, at)
+        base = baseline(counts, since, at)
         if base is None:
             return []
         usual_volume, usual_negative, how = base
-        volume, negative = _sum(monitor, at - WINDOW, at)
+        volume, negative = counts.total(at - WINDOW, at)
         found = []
         if volume >= rule.min_volume and volume >= rule.factor * max(usual_volume, 1.0):
             ratio = volume / max(usual_volume, 1.0)
@@ -137,7 +172,7 @@ def _check(monitor: Monitor, now: datetime) -> list[Alert]:
         return []
     tz = ZoneInfo(monitor.enterprise.time_zone)
     raised = []
-    for finding in findings(monitor, rule, now.replace(second=0, microsecond=0), tz):
+    for finding in findings(StoredCounts(monitor), monitor.rule_since, rule, now.replace(second=0, microsecond=0), tz):
         last = Alert.objects.filter(monitor=monitor, kind=finding.kind).order_by("-created_at").first()
         if last and now - last.created_at < timedelta(minutes=rule.cooldown) and finding.severity < last.severity + 2:
             continue

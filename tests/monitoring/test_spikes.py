@@ -124,3 +124,23 @@ def test_alert_pages_rules_and_api(personas, client_for, channel):
     assert {a["kind"] for a in items} == {"volume", "negative"}
     assert client_for("mallory").get(f"/monitoring/{monitor.pk}/alert-rule").status_code == 404
     assert client_for("carol").get("/monitoring/alerts/").status_code == 403
+
+
+def test_the_detector_finds_the_same_on_stored_counters_and_on_a_series_in_memory(personas):
+    """bench/detector_eval.py runs the detector on SeriesCounts: it must be the detector."""
+    from zoneinfo import ZoneInfo
+
+    monitor = _monitor(personas, timedelta(days=2))
+    _steady(monitor, NOW - timedelta(days=2), NOW - timedelta(hours=1), per_hour=3)
+    _burst(monitor, volume=90, negative=60)
+    series = {
+        row.minute: (row.volume, row.negative) for row in MinuteCount.objects.filter(monitor=monitor)
+    }
+    rule = AlertRule(monitor=monitor)
+    tz = ZoneInfo("Asia/Shanghai")
+    stored = spikes.findings(spikes.StoredCounts(monitor), monitor.rule_since, rule, NOW, tz)
+    in_memory = spikes.findings(spikes.SeriesCounts(series), monitor.rule_since, rule, NOW, tz)
+    assert [(f.kind, f.severity, f.volume) for f in stored] == [(f.kind, f.severity, f.volume) for f in in_memory]
+    assert {f.kind for f in stored} == {"volume", "negative"}
+    quiet = spikes.findings(spikes.SeriesCounts(series), monitor.rule_since, rule, NOW - timedelta(hours=2), tz)
+    assert quiet == []
