@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import F, Q
 
 from guanwei.core import clock
+from guanwei.core.bulk import db_datetime, insert_ignore
 from guanwei.core.models import Enterprise
 from guanwei.listening.models import Author, Mention, Voice
 from guanwei.textkit import fingerprint as fp
@@ -99,21 +99,6 @@ def signed64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
-def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING of plain rows in one executemany: the ORM's bulk_create
-    spends most of the store stage's time building model instances and per-field SQL. Both
-    SQLite (≥ 3.24) and PostgreSQL take this form; a row a concurrent writer stored is skipped."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows
-        )
-
-
 def _keyed(pairs: Any) -> Q:
     """Rows with these (platform, remote id) pairs, as the unique index (enterprise, platform,
     remote_id) can find them: the platform must be in the condition, or the lookup reads every
@@ -125,10 +110,6 @@ def _keyed(pairs: Any) -> Q:
     for platform, ids in by_platform.items():
         condition |= Q(platform=platform, remote_id__in=ids)
     return condition
-
-
-def _when(value: datetime) -> Any:
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 AUTHOR_FIELDS = ["screen_name", "verified_type", "followers_count", "region", "gender"]
@@ -161,13 +142,13 @@ def _authors(enterprise: Enterprise, items: list[Incoming], now: datetime) -> di
         )  # fmt: skip
         row = existing.get(key)
         if row is None:
-            fresh.append((enterprise.pk, key[0], key[1], *values, _when(now)))
+            fresh.append((enterprise.pk, key[0], key[1], *values, db_datetime(now)))
             continue
         # A DM push knows only the sender's id: keep what an earlier read told us.
         merged = tuple(old if new in (None, "") else new for old, new in zip(row[1:], values, strict=True))
         if merged != tuple(row[1:]):
             changed.append(Author(pk=row[0], refreshed_at=now, **dict(zip(AUTHOR_FIELDS, merged, strict=True))))
-    _insert(Author, ["enterprise_id", "platform", "remote_id", *AUTHOR_FIELDS, "refreshed_at"], fresh)
+    insert_ignore(Author, ["enterprise_id", "platform", "remote_id", *AUTHOR_FIELDS, "refreshed_at"], fresh)
     if changed:
         Author.objects.bulk_update(changed, [*AUTHOR_FIELDS, "refreshed_at"])
     if fresh:
@@ -189,8 +170,8 @@ def _voices(enterprise: Enterprise, texts: list[str], prints: list[int], now: da
     )
     new = wanted - set(known)
     if new:
-        _insert(Voice, ["enterprise_id", "fingerprint", "size", "first_seen_at"],
-                [(enterprise.pk, k, 0, _when(now)) for k in new])  # fmt: skip
+        insert_ignore(Voice, ["enterprise_id", "fingerprint", "size", "first_seen_at"],
+                [(enterprise.pk, k, 0, db_datetime(now)) for k in new])  # fmt: skip
         known.update(
             Voice.objects.filter(enterprise=enterprise, fingerprint__in=new).values_list("fingerprint", "pk")
         )
@@ -221,20 +202,20 @@ def store(enterprise: Enterprise, items: list[Incoming]) -> Stored:
     prints = fp.fingerprint(texts)
     voices = _voices(enterprise, texts, prints, now)
     authors = _authors(enterprise, todo, now)
-    received_at = _when(now)
+    received_at = db_datetime(now)
     rows = [
         (
             enterprise.pk, item.platform, item.remote_id[:64], item.kind, item.account_id,
             item.stream_id, item.source, authors.get((item.platform, item.author_id[:64])), text,
             norm, item.url[:300], (item.in_reply_to_id or item.remote_id)[:64],
             item.in_reply_to_id[:64], item.reply_to_comment_id[:64], mood, emotion,
-            signed64(value), voice, _when(item.created_at), received_at,
+            signed64(value), voice, db_datetime(item.created_at), received_at,
         )
         for item, text, norm, mood, emotion, value, voice in zip(
             todo, texts, folded, moods, emotions, prints, voices, strict=True
         )
     ]  # fmt: skip
-    _insert(Mention, MENTION_COLUMNS, rows)
+    insert_ignore(Mention, MENTION_COLUMNS, rows)
     # ON CONFLICT DO NOTHING: a row another worker stored meanwhile is skipped, not an error.
     # Count what this call really added, then grow the voices by it.
     stored_ids = set(

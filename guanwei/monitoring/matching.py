@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django_tasks import task
 
 from guanwei.core import clock
+from guanwei.core.bulk import db_datetime, insert_add, insert_ignore
 from guanwei.listening.models import ConsumerCursor, Mention
 from guanwei.monitoring.models import COUNTERS, MinuteCount, Monitor, MonitorMatch
 from guanwei.textkit.query import Matcher, MatchText, compile_rules, verified_classes
@@ -37,7 +37,11 @@ _lock = threading.Lock()
 
 
 def matcher_for(enterprise_id: int) -> Matcher[int] | None:
-    rules = dict(Monitor.objects.filter(enterprise_id=enterprise_id, is_active=True).values_list("pk", "rule"))
+    rules = dict(
+        Monitor.objects.filter(enterprise_id=enterprise_id, is_active=True).values_list(
+            "pk", "rule"
+        )
+    )
     stamp = tuple(sorted(rules.items()))
     cached = _cache.get(enterprise_id)
     if cached and cached[0] == stamp:
@@ -63,70 +67,81 @@ def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def _match_row(monitor_id: int, mention: Mention) -> MonitorMatch:
+MATCH_COLUMNS = ["enterprise_id", "monitor_id", "mention_id", "created_at", "sentiment", "emotion", "voice_id",
+                 "verified", "followers"]  # fmt: skip
+# What a counter needs of a match: (monitor id, time, sentiment, emotion, followers, verified)
+Counted = tuple[int, datetime, str, str, int, bool]
+
+
+def _facts(mention: Mention) -> tuple[bool, int]:
+    """(verified, followers) of a mention's author, as a match keeps them."""
     author = mention.author
-    return MonitorMatch(
-        enterprise_id=mention.enterprise_id, monitor_id=monitor_id, mention=mention, created_at=mention.created_at,
-        sentiment=mention.sentiment, emotion=mention.emotion, voice_id=mention.voice_id,
-        verified="true" in verified_classes(author.verified_type if author else None),
-        followers=(author.followers_count or 0) if author else 0,
-    )  # fmt: skip
+    if author is None:
+        return False, 0
+    return "true" in verified_classes(author.verified_type), author.followers_count or 0
 
 
-def _increments(matches: Iterable[MonitorMatch]) -> dict[tuple[int, datetime], Counter[str]]:
+def _increments(matches: Iterable[Counted]) -> dict[tuple[int, datetime], Counter[str]]:
     out: dict[tuple[int, datetime], Counter[str]] = defaultdict(Counter)
-    for m in matches:
-        c = out[(m.monitor_id, _minute(m.created_at))]
+    for monitor_id, created_at, sentiment, emotion, followers, verified in matches:
+        c = out[(monitor_id, _minute(created_at))]
         c["volume"] += 1
-        if m.sentiment in ("positive", "neutral", "negative"):
-            c[m.sentiment] += 1
-        emotion = "calm" if m.emotion == "neutral" else m.emotion
+        if sentiment in ("positive", "neutral", "negative"):
+            c[sentiment] += 1
+        emotion = "calm" if emotion == "neutral" else emotion
         if emotion in COUNTERS:
             c[emotion] += 1
-        c["reach"] += m.followers
-        c["verified"] += int(m.verified)
+        c["reach"] += followers
+        c["verified"] += int(verified)
     return out
 
 
 def _add_counts(increments: dict[tuple[int, datetime], Counter[str]]) -> None:
-    """Add to the minute rows (the caller holds the consumer's lock: no one else adds)."""
-    existing = {
-        (c.monitor_id, c.minute): c
-        for c in MinuteCount.objects.filter(
-            monitor_id__in={k[0] for k in increments}, minute__in={k[1] for k in increments}
-        )
-    }
-    new = []
-    for (monitor_id, minute), counts in increments.items():
-        row = existing.get((monitor_id, minute))
-        if row is None:
-            new.append(MinuteCount(monitor_id=monitor_id, minute=minute, **counts))
-        else:
-            MinuteCount.objects.filter(pk=row.pk).update(**{k: F(k) + v for k, v in counts.items()})
-    MinuteCount.objects.bulk_create(new, batch_size=500)
+    """Add to the minute rows, one upsert per batch (the caller holds the consumer's lock)."""
+    insert_add(
+        MinuteCount, ["monitor_id", "minute"], COUNTERS,
+        [(monitor_id, db_datetime(minute), *(counts.get(k, 0) for k in COUNTERS))
+         for (monitor_id, minute), counts in increments.items()],
+    )  # fmt: skip
+
+
+def _store_matches(pairs: list[tuple[int, Mention]]) -> list[Counted]:
+    """Store (monitor id, mention) matches; returns what their counters need."""
+    facts = {m.pk: _facts(m) for _monitor_id, m in pairs}
+    insert_ignore(MonitorMatch, MATCH_COLUMNS, [
+        (m.enterprise_id, monitor_id, m.pk, db_datetime(m.created_at), m.sentiment, m.emotion, m.voice_id,
+         *facts[m.pk])
+        for monitor_id, m in pairs
+    ])  # fmt: skip
+    return [
+        (monitor_id, m.created_at, m.sentiment, m.emotion, facts[m.pk][1], facts[m.pk][0])
+        for monitor_id, m in pairs
+    ]
 
 
 def handle(mentions: list[Mention]) -> None:
-    """The consumer: match a batch, store the matches, count them."""
+    """The consumer: match a batch, store the matches, count them. Each mention is handed out
+    once (the consumer's cursor), so each match is stored and counted once."""
     by_enterprise: dict[int, list[Mention]] = defaultdict(list)
     for mention in mentions:
         by_enterprise[mention.enterprise_id].append(mention)
-    rows: list[MonitorMatch] = []
+    pairs: list[tuple[int, Mention]] = []
     for enterprise_id, batch in by_enterprise.items():
         matcher = matcher_for(enterprise_id)
         if matcher is None:
             continue
         for mention, hits in zip(batch, matcher.match([match_text(m) for m in batch]), strict=True):
-            rows.extend(_match_row(monitor_id, mention) for monitor_id in hits)
-    if rows:
-        MonitorMatch.objects.bulk_create(rows, batch_size=500)
-        _add_counts(_increments(rows))
+            pairs.extend((monitor_id, mention) for monitor_id in hits)
+    if pairs:
+        _add_counts(_increments(_store_matches(pairs)))
 
 
 def recount(monitor: Monitor, since: datetime) -> None:
     """The monitor's minute counters from `since` on, recounted from its matches."""
     MinuteCount.objects.filter(monitor=monitor, minute__gte=_minute(since)).delete()
-    matches = MonitorMatch.objects.filter(monitor=monitor, created_at__gte=_minute(since))
+    matches = MonitorMatch.objects.filter(monitor=monitor, created_at__gte=_minute(since)).values_list(
+        "monitor_id", "created_at", "sentiment", "emotion", "followers", "verified"
+    )  # fmt: skip
     _add_counts(_increments(matches.iterator(chunk_size=2000)))
 
 
@@ -148,10 +163,11 @@ def backfill(monitor: Monitor) -> int:
 
         def flush() -> int:
             hits = matcher.match([match_text(m) for m in batch])
-            rows = [_match_row(monitor.pk, m) for m, h in zip(batch, hits, strict=True) if h]
-            MonitorMatch.objects.bulk_create(rows, batch_size=500)
+            matched = _store_matches(
+                [(monitor.pk, m) for m, h in zip(batch, hits, strict=True) if h]
+            )
             batch.clear()
-            return len(rows)
+            return len(matched)  # counted by the recount below
 
         for mention in mentions.iterator(chunk_size=2000):
             batch.append(mention)
@@ -179,7 +195,11 @@ def preview(enterprise_id: int, rule: str, days: int = 7) -> dict[str, Any]:
         Mention.objects.filter(enterprise_id=enterprise_id, created_at__gte=since)
         .select_related("author", "account").order_by("-pk")[:PREVIEW_LIMIT]
     )  # fmt: skip
-    hits = [m for m, h in zip(mentions, matcher.match([match_text(m) for m in mentions]), strict=True) if h]
+    hits = [
+        m
+        for m, h in zip(mentions, matcher.match([match_text(m) for m in mentions]), strict=True)
+        if h
+    ]
     per_day = Counter(m.created_at.date().isoformat() for m in hits)
     return {
         "looked_at": len(mentions), "matched": len(hits), "truncated": len(mentions) >= PREVIEW_LIMIT,
