@@ -51,7 +51,12 @@ def _empty_cache() -> None:
     """Login throttling and other counters live in the cache; every test starts from zero."""
     from django.core.cache import cache
 
+    from guanwei.monitoring import matching
+
     cache.clear()
+    # Compiled matchers are kept per process, stamped by (count, largest id, latest change) of the
+    # monitors; a rolled-back test gives its ids and its frozen clock to the next one.
+    matching._cache.clear()
 
 
 @pytest.fixture

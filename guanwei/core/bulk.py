@@ -9,6 +9,11 @@ stage's time building model instances and per-field SQL; these send one executem
   counter column to the stored one: counters incremented in one statement per batch.
 * `db_datetime(value)` — a datetime as the database column takes it in raw SQL.
 
+On SQLite the rows go through one executemany (in-process: no round trips). On PostgreSQL,
+executemany is one statement per row in a pipeline, and the server's per-statement work was a
+quarter of the monitoring bench's time: rows are sent as multi-row VALUES lists instead, up to
+PG_PARAMS parameters a statement.
+
 Values are passed as parameters; only column names from the caller's code (never input) are
 put in the statement.
 """
@@ -20,6 +25,22 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+
+PG_PARAMS = 30_000  # well under PostgreSQL's 65,535 parameters per statement
+
+
+def _run(head: str, tail: str, width: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    """`head` VALUES (…), (…) `tail`, for every row."""
+    one = "(" + ", ".join(["%s"] * width) + ")"
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(f"{head} VALUES {one} {tail}", rows)
+            return
+        step = max(1, PG_PARAMS // width)
+        for i in range(0, len(rows), step):
+            chunk = rows[i : i + step]
+            params = [value for row in chunk for value in row]
+            cursor.execute(f"{head} VALUES {', '.join([one] * len(chunk))} {tail}", params)
 
 
 def _names(columns: Sequence[str]) -> str:

@@ -348,6 +348,11 @@ class Matcher(Generic[K]):
         posts = list(posts)
         return self._match_many([fold(p.text) for p in posts], posts)
 
+    def match_prefolded(self, texts: Sequence[str], posts: Sequence[MatchText]) -> list[list[K]]:
+        """Like `match` for posts whose texts are already folded (``texts[i] == fold(posts[i].text)``,
+        as a Mention's `normalized` is): the folding is not done twice."""
+        return self._match_many(texts, posts)
+
     def match_folded(self, text: str, post: MatchText) -> list[K]:
         """Like `match` for one post whose text is already ``fold(post.text)``."""
         return self._match_many([text], [post])[0]
