@@ -74,7 +74,7 @@ def ced_items(limit: int | None):  # type: ignore[no-untyped-def]
             for post in [source, *cascade["reposts"]]:
                 text = post.get("text") or ""  # a repost without words is an item too
                 try:
-                    at = datetime.fromtimestamp(int(post.get("time") or 0), UTC)
+                    at = datetime.fromisoformat(str(post.get("time")))  # "2012-09-11T11:35:48+08:00"
                 except (TypeError, ValueError, OverflowError):
                     at = datetime(2014, 1, 1, tzinfo=UTC)
                 yield Incoming(

@@ -93,7 +93,7 @@ def ced_items(limit: int | None) -> Any:
             for post in [source, *cascade["reposts"]]:
                 is_source = post is source
                 try:
-                    at = datetime.fromtimestamp(int(post.get("time") or 0), UTC)
+                    at = datetime.fromisoformat(str(post.get("time")))  # "2012-09-11T11:35:48+08:00"
                 except (TypeError, ValueError, OverflowError):
                     at = datetime(2014, 1, 1, tzinfo=UTC)
                 vt = user.get("verified_type") if is_source else None

@@ -315,6 +315,8 @@ if DATA_DIR and not Path(DATA_DIR).is_dir():
 # The built-in sandbox (a stand-in for Weibo under /sandbox/): on by default outside production,
 # off in production unless asked for. Off, /sandbox/ does not exist at all.
 SANDBOX_ENABLED = env_bool("GUANWEI_SANDBOX", not IS_PRODUCTION)
+# Files of mentions uploaded for import (listening.imports; docs/imports.md), in MB
+IMPORT_MAX_MB = env_int("GUANWEI_IMPORT_MAX_MB", 2048, minimum=1)
 # Internal hosts or networks (CIDR) that outbound requests may reach anyway: a platform run on
 # your own network. Everything else internal (loopback, private, link-local…) is refused.
 OUTBOUND_ALLOW = [h.strip() for h in env("GUANWEI_OUTBOUND_ALLOW").split(",") if h.strip()]

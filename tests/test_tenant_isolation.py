@@ -65,6 +65,7 @@ BY_KWARG: dict[str, Lookup] = {
     "tag_id": lambda p, o: o["series"].pk,
     "monitor_id": lambda p, o: o["monitor"].pk,
     "incident_id": lambda p, o: o["incident"].pk,
+    "import_id": lambda p, o: o["import"].pk,
     # alice's personal notice that her export is ready
     "notification_id": lambda p, o: Notification.objects.get(member=p.alice).pk,
 }
@@ -216,12 +217,13 @@ def _insider_post(personas: Personas) -> Any:
 
 
 def _insider_rules(personas: Personas) -> dict[str, Any]:
+    from guanwei.listening.models import Import
     from guanwei.monitoring.actions import do_create_monitor
     from guanwei.monitoring.incidents import do_open_incident
     from guanwei.publishing import rules
 
     personas.insider_names.extend(["insider-chain", "insiderword", "insider-series", "insider-monitor",
-                                   "insider-incident"])
+                                   "insider-incident", "insider-import.csv"])
     policy = rules.do_save_policy(personas.alice, None, name="insider-chain", position=1, content_type="",
                                   accounts=[], tiers=[{"name": "legal", "mode": "any", "reviewers": [personas.dave]}])
     return {
@@ -230,6 +232,8 @@ def _insider_rules(personas: Personas) -> dict[str, Any]:
         "series": rules.do_add_tag(personas.alice, "series", "insider-series"),
         "monitor": do_create_monitor(personas.alice, name="insider-monitor", group="brand", rule="insiderbrand"),
         "incident": do_open_incident(personas.alice, title="insider-incident", severity=5),
+        "import": Import.objects.create(enterprise=personas.enterprise, created_by=personas.alice,
+                                        name="insider-import.csv", path="/nonexistent", sha256="0" * 64),
     }
 
 

@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "publishing.manage": ADMINS,  # approval chains and the sensitive-word list
     "inbox.reply": ADMINS | {R.AGENT},
     "monitor.manage": ADMINS | {R.ANALYST},
+    "mention.import": ADMINS | {R.ANALYST},  # files of mentions from vendors and crawlers (listening.imports)
     "campaign.manage": ADMINS | {R.CAMPAIGN},
 }
 

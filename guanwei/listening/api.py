@@ -1,4 +1,5 @@
-"""API router of listening: streams with their health, and mentions (read-only)."""
+"""API router of listening: streams with their health, mentions (read-only), and imports of
+mention files (upload, then poll the import's state)."""
 # No `from __future__ import annotations` here: ninja reads the annotations at import time.
 
 
@@ -7,13 +8,14 @@ from datetime import datetime
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 from pydantic import field_validator
 
 from guanwei.core.apitools import Pages, member_of
 from guanwei.core.permissions import get_for, require
-from guanwei.listening import queries
+from guanwei.listening import imports, queries
+from guanwei.listening.models import Import
 from guanwei.matrix.models import Account
 
 router = Router(tags=["listening"])
@@ -104,3 +106,40 @@ def mentions(request: HttpRequest, filters: Query[MentionFilter]):  # type: igno
     return queries.mentions_of(member, account_id=account, kind=filters.kind or "", since=filters.since).order_by(
         "-received_at", "-id"
     )
+
+
+class ImportOut(Schema):
+    id: int
+    name: str
+    size: int
+    sha256: str
+    layout: str = Field(description="the layout found in the file (docs/imports.md)")
+    state: str = Field(description="queued → checking → loading → done; or rejected (a bad record: nothing loaded) or failed")
+    percent: int
+    rows: int = Field(description="records in the file (known after the check)")
+    done: int = Field(description="records loaded")
+    stored: int = Field(description="new mentions")
+    duplicates: int = Field(description="items already stored (imported before, or polled)")
+    errors: list[str] = Field(description='"file:line: reason" for each bad record (the first 50)')
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@router.post("/imports", response={201: ImportOut}, summary="Upload a file of mentions (CSV, JSON Lines or JSON; gzip allowed)")
+def create_import(request: HttpRequest, file: UploadedFile = File(...)):  # type: ignore[no-untyped-def]  # noqa: B008
+    job = imports.do_start_import(member_of(request), file, request=request)
+    return Status(201, job)
+
+
+@router.get("/imports", response=list[ImportOut], summary="Imports, newest first")
+@paginate(Pages)
+def import_list(request: HttpRequest):  # type: ignore[no-untyped-def]
+    member = member_of(request)
+    require(member, imports.RIGHT)
+    return Import.objects.for_member(member).order_by("-created_at", "-id")
+
+
+@router.get("/imports/{import_id}", response=ImportOut, summary="One import: its state and progress")
+def import_detail(request: HttpRequest, import_id: int):  # type: ignore[no-untyped-def]
+    member = member_of(request)
+    return get_for(member, Import, import_id, imports.RIGHT)

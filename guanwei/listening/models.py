@@ -255,3 +255,56 @@ class ConsumerCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.last_id}"
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    CHECKING = "checking", _("校验中")
+    LOADING = "loading", _("导入中")
+    DONE = "done", _("已完成")
+    REJECTED = "rejected", _("已拒绝")  # a bad row: nothing loaded
+    FAILED = "failed", _("失败")  # the server's fault (logged)
+
+
+class Import(models.Model):
+    """A file of mentions bought from a 舆情 vendor or crawled by the enterprise's own tools
+    (listening.imports): checked whole, then stored through listening like any other source."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey("core.Member", null=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(max_length=200)  # the file's name as uploaded
+    path = models.CharField(max_length=500)  # where the upload is kept until it is loaded
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    layout = models.CharField(max_length=20, blank=True)  # listening.imports.LAYOUTS, found in the file
+    state = models.CharField(max_length=10, choices=ImportState.choices, default=ImportState.QUEUED)
+    rows = models.PositiveIntegerField(default=0)  # records in the file (known after the check)
+    done = models.PositiveIntegerField(default=0)  # records loaded
+    bytes_checked = models.BigIntegerField(default=0)  # of the file as uploaded (the check's progress)
+    stored = models.PositiveIntegerField(default=0)  # new mentions
+    duplicates = models.PositiveIntegerField(default=0)  # already stored (a re-import, or polled)
+    errors = models.JSONField(default=list, blank=True)  # ["file:line: reason", …] (the first 50)
+    created_at = models.DateTimeField(default=clock.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["enterprise", "-created_at"], name="import_newest")]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} {self.name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (ImportState.DONE, ImportState.REJECTED, ImportState.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.state == ImportState.DONE:
+            return 100
+        if self.state == ImportState.LOADING and self.rows:
+            return min(99, 50 + 50 * self.done // self.rows)  # the check was the first half
+        if self.state == ImportState.CHECKING and self.size:
+            return min(49, 50 * self.bytes_checked // self.size)
+        return 0

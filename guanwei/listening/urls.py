@@ -9,4 +9,6 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("accounts/<int:account_id>/", views.account_streams, name="account"),
     path("push/<int:connection_id>/", views.push, name="push"),
+    path("imports/", views.import_list, name="imports"),
+    path("imports/<int:import_id>/", views.import_row, name="import_row"),
 ]
