@@ -6,8 +6,8 @@ synthetic, CED and COVID timelines whose storms are known.
 
 One process, no database rows: Django is set up (GUANWEI_ENV=development, a temporary
 GUANWEI_VAR_DIR and SQLite DATABASE_URL; nothing is migrated or stored) and every timeline is
-replayed through the project's own pure entry point `spikes.findings(counts, since, rule, end,
-tz)` with an unsaved default `AlertRule()` (min_volume 10, factor 3, negative_share 0.5,
+replayed through the project's own pure entry points `spikes.assess(counts, since, rule, end,
+tz)` and `spikes.decide` with an unsaved default `AlertRule()` (min_volume 10, factor 3, negative_share 0.5,
 min_duration 10, cooldown 60) and tz Asia/Shanghai. `counts` is a subclass of
 `spikes.SeriesCounts` whose `total()` uses prefix sums (checked against `SeriesCounts.total` on
 every timeline before it is replayed); the detection logic is the project's, untouched.
@@ -15,11 +15,11 @@ every timeline before it is replayed); the detection logic is the project's, unt
 CED and COVID are skipped, with a message, when their files are absent.
 
 **The job.** `end` steps every minute (`--step N`: every N minutes) from `since` to the end of
-a timeline. The findings at each minute go through `spikes._check`'s cooldown: a finding is an
-*alert* unless an alert of the same kind came less than `cooldown` (60) minutes earlier and the
-finding's severity is below that alert's + 2. Volume and negative alerts have separate
-cooldowns, and a storm that lasts hours re-alerts once an hour. Quiet hours are off (they only
-decide whether an alert is sent).
+a timeline, through the job's own logic: `spikes.assess` (elevated kinds; storms found: held
+`min_duration` minutes and still going) then `spikes.decide` (one alert per episode of a kind,
+again only if 2 or more worse; a new episode within `cooldown` (60) minutes of the last alert
+of its kind is not told; volume and negative opening together make one alert). Quiet hours
+are off (they only decide whether an alert is sent).
 
 **Timelines** (minute counters of one monitor; `since` = the first minute, the rule's start):
 
@@ -510,24 +510,23 @@ class Alert:
 
 
 def simulate(tl: Timeline, rule: Any, step: int) -> tuple[list[Alert], bytearray]:
-    """Step `end` over the timeline like monitoring.detect, with _check's cooldown."""
-    from guanwei.monitoring.spikes import findings
+    """Step `end` over the timeline like monitoring.detect: spikes.assess, then spikes.decide
+    (episodes, cooldown, one alert for volume and negative together) — the job's own logic."""
+    from guanwei.monitoring.spikes import assess, decide
 
     counts = counts_of(tl)
     found = bytearray(tl.minutes + 1)
-    last: dict[str, tuple[int, int]] = {}
+    episodes: dict[str, dict[str, Any]] = {}
     alerts: list[Alert] = []
     for e in range(step, tl.minutes + 1, step):
-        fs = findings(counts, tl.t0, rule, tl.t0 + e * MINUTE, TZ)
-        if not fs:
+        end = tl.t0 + e * MINUTE
+        assessment = assess(counts, tl.t0, rule, end, TZ)
+        if assessment.findings:
+            found[e] = 1
+        if not assessment.elevated and not any(x.get("open") for x in episodes.values()):
             continue
-        found[e] = 1
-        for f in fs:
-            prev = last.get(f.kind)
-            if prev and (e - prev[0]) < rule.cooldown and f.severity < prev[1] + 2:
-                continue
-            alerts.append(Alert(e, str(f.kind), f.severity))
-            last[f.kind] = (e, f.severity)
+        tell, episodes = decide(episodes, assessment, end, rule.cooldown)
+        alerts.extend(Alert(e, str(f.kind), f.severity) for f in tell)
     return alerts, found
 
 

@@ -499,7 +499,10 @@ def run_import(job: Import) -> Import:
 @task()
 def run_import_task(import_id: int) -> str:
     """listening.run_import — check and load one uploaded file."""
-    job = Import.objects.select_related("enterprise").filter(pk=import_id, state=ImportState.QUEUED).first()
+    # A worker lost mid-import leaves it checking or loading: it starts over (the load is idempotent).
+    job = Import.objects.select_related("enterprise").filter(
+        pk=import_id, state__in=[ImportState.QUEUED, ImportState.CHECKING, ImportState.LOADING]
+    ).first()
     if job is None:
         return "skipped"
     return str(run_import(job).state)

@@ -115,6 +115,8 @@ class AlertRule(models.Model):
     cooldown = models.PositiveIntegerField(_("最短间隔（分钟）"), default=60, help_text=_("同一监控同类预警的最短间隔；更严重时立即升级。"))
     channels = models.ManyToManyField(Channel, blank=True, related_name="+", verbose_name=_("通知渠道"),
                                       help_text=_("不选表示订阅了预警的所有渠道。"))  # fmt: skip
+    # The storms under way, per kind (monitoring.spikes.decide): one alert per episode
+    episodes = models.JSONField(default=dict, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"rule of {self.monitor_id}"
@@ -123,6 +125,7 @@ class AlertRule(models.Model):
 class AlertKind(models.TextChoices):
     VOLUME = "volume", _("声量激增")
     NEGATIVE = "negative", _("负面激增")
+    HOT_SEARCH = "hot_search", _("登上热搜")
 
 
 class Alert(models.Model):
@@ -207,3 +210,44 @@ class IncidentNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:30]
+
+
+class HotTopic(models.Model):
+    """One title on Weibo's hot-search board (热搜) at one moment — public, shared by every
+    enterprise (monitoring.hotsearch): read from the sandbox's replayed board, or imported."""
+
+    seen_at = models.DateTimeField()  # the board's time
+    title = models.CharField(max_length=200)
+    rank = models.PositiveSmallIntegerField()
+    heat = models.BigIntegerField(default=0)
+    category = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["title", "seen_at"], name="hot_topic_once")]
+        indexes = [models.Index(fields=["-seen_at"], name="hot_topic_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.seen_at:%Y-%m-%d %H:%M} #{self.rank} {self.title}"
+
+
+class HotSearchHit(models.Model):
+    """A hot-search title a monitor's rule matches: when it entered, how high it climbed."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+", db_index=False)
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="hot_hits", db_index=False)
+    title = models.CharField(max_length=200)
+    first_seen_at = models.DateTimeField()
+    first_rank = models.PositiveSmallIntegerField()
+    best_rank = models.PositiveSmallIntegerField()
+    last_rank = models.PositiveSmallIntegerField()
+    last_seen_at = models.DateTimeField()
+    told_rank = models.PositiveSmallIntegerField(null=True)  # the rank the last alert told
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["monitor", "title"], name="hot_hit_once")]
+        indexes = [models.Index(fields=["monitor", "-last_seen_at"], name="hot_hit_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.monitor_id}: {self.title} (best #{self.best_rank})"

@@ -3,16 +3,30 @@ above what is usual for it?
 
 * **Window.** The last WINDOW (one hour) of a monitor's minute counters.
 * **Baseline.** The same hour of the week in earlier weeks (up to 4) where the monitor's rule
-  already covered them; with fewer than 2 such weeks, the mean hour of the previous 24 hours.
-  With less than 6 hours of history there is no baseline, and no alert.
-* **Spikes.** Volume: at least the rule's `min_volume` and `factor` × the baseline. Negative:
-  negative mentions at least `factor` × their baseline, a share of the window of at least
-  `negative_share`, and at least min_volume / 2 of them. Either must also hold for the window
-  that ended `min_duration` minutes earlier (a blip is not a storm).
+  already covered them; with fewer than 2 such weeks, the same hour of the previous days (up to
+  7; a monitor's day has a shape: mornings are not nights); with fewer than 2 such days, the
+  mean hour of the previous 24 hours. With less than 6 hours of history there is no baseline,
+  and no alert.
+* **Elevated.** Volume: the hour has at least the rule's `min_volume` and `factor` × the
+  baseline. Negative: negative mentions at least `factor` × their baseline, a share of the hour
+  of at least `negative_share`, and at least min_volume / 2 of them.
+* **A storm, not a blip.** A kind is *found* when it is elevated now, was elevated
+  `min_duration` minutes ago, and is still going: the last TAIL minutes hold at least
+  `factor` × their usual share (and one mention). A burst that has ended does not alert after
+  the fact; one that lasts does.
+* **Episodes.** A finding opens an episode of its kind, which lasts while the kind stays
+  above half the rule's thresholds (1 + (factor − 1) / 2 × the baseline, half the minimum
+  volume and share — hysteresis, so that a storm hovering at the threshold is one storm): one alert per episode, and another only if it gets worse by 2 or more in severity.
+  A new episode within the rule's cooldown of the last alert of its kind is not told again
+  (a storm that flickers). When volume and negative open together, one alert tells both (the
+  negative one: it says more).
 * **Severity** 1–10 grows with the ratio (3× → 2, 10× → 6, 50× and more → 10).
-* **Telling.** One alert per monitor and kind within the rule's cooldown, unless it got worse
-  by 2 or more; in quiet hours an alert below severity 8 is recorded, not sent. Each alert goes
+* **Telling.** In quiet hours an alert below severity 8 is recorded, not sent. Each alert goes
   through the outbound channels (`alert.raised`), each delivery visible on the channel's page.
+
+`assess` and `decide` are pure (no database): bench/detector_eval.py runs them on replayed and
+synthetic timelines; `check` is them on the stored counters, with the episodes kept on the
+monitor's AlertRule.
 """
 
 from __future__ import annotations
@@ -20,7 +34,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Protocol
+from types import SimpleNamespace
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -34,7 +49,9 @@ from guanwei.core.links import absolute_url
 from guanwei.monitoring.models import Alert, AlertKind, AlertRule, MinuteCount, Monitor
 
 WINDOW = timedelta(hours=1)
+TAIL = timedelta(minutes=5)
 WEEKS = 4
+DAYS = 7
 MIN_HISTORY = timedelta(hours=6)
 QUIET_BYPASS = 8  # a storm this bad is sent even in quiet hours
 
@@ -96,6 +113,11 @@ def baseline(counts: Counts, since: datetime, end: datetime) -> tuple[float, flo
     if len(covered) >= 2:
         sums = [counts.total(a, b) for a, b in covered]
         return (sum(v for v, _n in sums) / len(sums), sum(n for _v, n in sums) / len(sums), "week")
+    days = [(start - timedelta(days=k), end - timedelta(days=k)) for k in range(1, DAYS + 1)]
+    covered = [(a, b) for a, b in days if a >= since]
+    if len(covered) >= 2:
+        sums = [counts.total(a, b) for a, b in covered]
+        return (sum(v for v, _n in sums) / len(sums), sum(n for _v, n in sums) / len(sums), "day")
     history_start = max(since, start - timedelta(hours=24))
     hours = (start - history_start) / timedelta(hours=1)
     if start - history_start < MIN_HISTORY:
@@ -115,6 +137,9 @@ def _reason(kind: str, ratio: float, how: str, end: datetime, tz: ZoneInfo) -> s
         weekday = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")][local.weekday()]
         return _("%(what)s是平时%(weekday)s %(hour)s 的 %(ratio)s 倍") % {
             "what": what, "weekday": weekday, "hour": local.strftime("%H:00"), "ratio": _ratio(ratio)}
+    if how == "day":
+        return _("%(what)s是前几天同一时段（%(hour)s）的 %(ratio)s 倍") % {
+            "what": what, "hour": local.strftime("%H:%M"), "ratio": _ratio(ratio)}
     return _("%(what)s是过去 24 小时平均每小时的 %(ratio)s 倍") % {"what": what, "ratio": _ratio(ratio)}
 
 
@@ -122,32 +147,96 @@ def _ratio(ratio: float) -> str:
     return f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.1f}"
 
 
-def findings(counts: Counts, since: datetime, rule: AlertRule, end: datetime, tz: ZoneInfo) -> list[Finding]:
-    """The spikes of the hour ending at `end` (that also held `min_duration` minutes earlier).
+@dataclass
+class Assessment:
+    findings: list[Finding]  # storms found now (held min_duration minutes, still going)
+    elevated: set[str]  # kinds above the relaxed thresholds now (an open episode goes on while they are)
+
+
+def _elevated(rule: AlertRule, base: tuple[float, float, str], volume: int, negative: int, at: datetime,
+              tz: ZoneInfo) -> list[Finding]:  # fmt: skip
+    usual_volume, usual_negative, how = base
+    found = []
+    if volume >= rule.min_volume and volume >= rule.factor * max(usual_volume, 1.0):
+        ratio = volume / max(usual_volume, 1.0)
+        found.append(Finding(AlertKind.VOLUME, severity(ratio), volume, usual_volume,
+                             _reason(AlertKind.VOLUME, ratio, how, at, tz)))  # fmt: skip
+    if (negative >= max(1, rule.min_volume // 2) and volume and negative / volume >= rule.negative_share
+            and negative >= rule.factor * max(usual_negative, 1.0)):  # fmt: skip
+        ratio = negative / max(usual_negative, 1.0)
+        found.append(Finding(AlertKind.NEGATIVE, severity(ratio), negative, usual_negative,
+                             _reason(AlertKind.NEGATIVE, ratio, how, at, tz)))  # fmt: skip
+    return found
+
+
+def assess(counts: Counts, since: datetime, rule: AlertRule, end: datetime, tz: ZoneInfo) -> Assessment:
+    """The hour ending at `end`: which kinds are elevated, and which of them are storms found
+    (elevated `min_duration` minutes earlier too, and still going in the last TAIL minutes).
     `rule` needs only its thresholds (an unsaved AlertRule will do)."""
-    out = []
-    for at in (end, end - timedelta(minutes=rule.min_duration)):
-        base = baseline(counts, since, at)
-        if base is None:
-            return []
-        usual_volume, usual_negative, how = base
-        volume, negative = counts.total(at - WINDOW, at)
-        found = []
-        if volume >= rule.min_volume and volume >= rule.factor * max(usual_volume, 1.0):
-            ratio = volume / max(usual_volume, 1.0)
-            found.append(Finding(AlertKind.VOLUME, severity(ratio), volume, usual_volume,
-                                 _reason(AlertKind.VOLUME, ratio, how, at, tz)))  # fmt: skip
-        if (negative >= max(1, rule.min_volume // 2) and volume and negative / volume >= rule.negative_share
-                and negative >= rule.factor * max(usual_negative, 1.0)):  # fmt: skip
-            ratio = negative / max(usual_negative, 1.0)
-            found.append(Finding(AlertKind.NEGATIVE, severity(ratio), negative, usual_negative,
-                                 _reason(AlertKind.NEGATIVE, ratio, how, at, tz)))  # fmt: skip
-        if at == end:
-            out = found
-        else:
-            held = {f.kind for f in found}
-            out = [f for f in out if f.kind in held]
-    return out
+    base = baseline(counts, since, end)
+    if base is None:
+        return Assessment([], set())
+    hour = counts.total(end - WINDOW, end)
+    now = _elevated(rule, base, *hour, end, tz)
+    # An episode goes on while its kind stays above half the rule's excess (hysteresis): a storm
+    # hovering at the threshold is one storm, not one per flicker.
+    relaxed = SimpleNamespace(min_volume=max(1, rule.min_volume // 2), factor=1 + (rule.factor - 1) / 2,
+                              negative_share=rule.negative_share / 2)  # fmt: skip
+    elevated = {f.kind for f in _elevated(relaxed, base, *hour, end, tz)}  # type: ignore[arg-type]
+    if not now:
+        return Assessment([], elevated)
+    earlier_at = end - timedelta(minutes=rule.min_duration)
+    earlier_base = baseline(counts, since, earlier_at)
+    earlier = (
+        {f.kind for f in _elevated(rule, earlier_base, *counts.total(earlier_at - WINDOW, earlier_at), earlier_at, tz)}
+        if earlier_base else set()
+    )  # fmt: skip
+    tail_volume, tail_negative = counts.total(end - TAIL, end)
+    share = TAIL / WINDOW
+
+    def going(f: Finding) -> bool:
+        """The last TAIL minutes above the usual rate and carrying at least a quarter of the
+        hour's own average: a burst that is over leaves a quiet tail."""
+        tail, usual = (tail_volume, base[0]) if f.kind == AlertKind.VOLUME else (tail_negative, base[1])
+        return tail >= max(1.0, rule.factor * usual * share) and tail >= f.volume * share / 4
+
+    return Assessment([f for f in now if f.kind in earlier and going(f)], elevated)
+
+
+def findings(counts: Counts, since: datetime, rule: AlertRule, end: datetime, tz: ZoneInfo) -> list[Finding]:
+    """The storms found in the hour ending at `end` (see `assess`)."""
+    return assess(counts, since, rule, end, tz).findings
+
+
+# Episodes, per kind: {"at": ISO time of its last alert, "severity": n, "open": bool}
+Episodes = dict[str, dict[str, Any]]
+
+
+def decide(episodes: Episodes, assessment: Assessment, now: datetime, cooldown_min: int) -> tuple[list[Finding], Episodes]:
+    """Which findings to tell, and the episodes after them (see the module's docstring)."""
+    state = {kind: dict(e) for kind, e in episodes.items()}
+    for kind, episode in state.items():
+        if episode.get("open") and kind not in assessment.elevated:
+            episode["open"] = False  # the storm of this kind is over
+    tell: list[Finding] = []
+    for finding in assessment.findings:
+        episode = state.get(finding.kind)
+        if episode and episode.get("open"):
+            if finding.severity < episode["severity"] + 2:
+                continue  # the same storm, not worse enough to tell again
+        elif episode and now - datetime.fromisoformat(episode["at"]) < timedelta(minutes=cooldown_min) and (
+            finding.severity < episode["severity"] + 2
+        ):
+            state[finding.kind] = {**episode, "open": True}  # flickered back: the same storm
+            continue
+        state[finding.kind] = {"at": now.isoformat(), "severity": finding.severity, "open": True}
+        tell.append(finding)
+    kinds = {f.kind for f in tell}
+    if kinds == {AlertKind.VOLUME, AlertKind.NEGATIVE}:  # one alert tells both
+        volume, negative = (next(f for f in tell if f.kind == kind) for kind in (AlertKind.VOLUME, AlertKind.NEGATIVE))
+        tell = [Finding(negative.kind, max(negative.severity, volume.severity), negative.volume, negative.baseline,
+                        f"{negative.reason}；{volume.reason}")]  # fmt: skip
+    return tell, state
 
 
 def _quiet(rule: AlertRule, now: datetime, tz: ZoneInfo) -> bool:
@@ -171,11 +260,14 @@ def _check(monitor: Monitor, now: datetime) -> list[Alert]:
     if not rule.is_active:
         return []
     tz = ZoneInfo(monitor.enterprise.time_zone)
+    assessment = assess(StoredCounts(monitor), monitor.rule_since, rule, now.replace(second=0, microsecond=0), tz)
+    if not assessment.elevated and not any(e.get("open") for e in rule.episodes.values()):
+        return []
+    tell, episodes = decide(rule.episodes, assessment, now, rule.cooldown)
+    if episodes != rule.episodes:
+        AlertRule.objects.filter(pk=rule.pk).update(episodes=episodes)
     raised = []
-    for finding in findings(StoredCounts(monitor), monitor.rule_since, rule, now.replace(second=0, microsecond=0), tz):
-        last = Alert.objects.filter(monitor=monitor, kind=finding.kind).order_by("-created_at").first()
-        if last and now - last.created_at < timedelta(minutes=rule.cooldown) and finding.severity < last.severity + 2:
-            continue
+    for finding in tell:
         quiet = _quiet(rule, now, tz) and finding.severity < QUIET_BYPASS
         with transaction.atomic():
             alert = Alert.objects.create(

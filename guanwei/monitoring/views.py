@@ -19,7 +19,7 @@ from guanwei.core.errors import ActionError, show_on_form
 from guanwei.core.lists import keyset_page
 from guanwei.core.permissions import get_for, member_required
 from guanwei.listening.models import Stream, StreamKind
-from guanwei.monitoring import actions, matching, queries
+from guanwei.monitoring import actions, hotsearch, matching, queries
 from guanwei.monitoring.forms import MonitorForm
 from guanwei.monitoring.models import EMOTIONS, MinuteCount, Monitor, MonitorGroup
 
@@ -146,6 +146,7 @@ def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
         "emotion_labels": list(zip(EMOTIONS, [_("喜悦"), _("愤怒"), _("悲伤"), _("恐惧"), _("惊讶"), _("平静")], strict=True)),
         "searching": _searching(member.enterprise_id),
         "alerts": monitor.alerts.order_by("-created_at")[:5],
+        "hot_search": hotsearch.hits_for(monitor, since),
         "groups": dict(MonitorGroup.choices),
     })  # fmt: skip
 

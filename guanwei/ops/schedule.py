@@ -63,6 +63,13 @@ JOBS: list[PeriodicJob] = [
         description="Compare each monitor's last hour with its usual hour; raise and send alerts.",
     ),
     PeriodicJob(
+        name="monitoring.watch_hot_search",
+        interval=timedelta(minutes=1),
+        task="guanwei.monitoring.hotsearch.watch",
+        description="Read the hot-search board (the sandbox's replay) and alert when a monitored "
+        "title enters it or climbs.",
+    ),
+    PeriodicJob(
         name="publishing.dispatch",
         interval=timedelta(seconds=1),
         task="guanwei.publishing.tasks.dispatch",

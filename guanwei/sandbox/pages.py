@@ -16,7 +16,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.html import escape
@@ -94,6 +94,22 @@ def _board() -> list[HotSearchEntry]:
     if latest is None:
         return []
     return list(HotSearchEntry.objects.filter(snapshot_at=latest).order_by("rank")[:15])
+
+
+def hot_search_feed(request: HttpRequest) -> JsonResponse:
+    """The replayed hot-search board as JSON, in the shape of weibo.com's web endpoint
+    /ajax/side/hotSearch (not part of the Open API: PLATFORM_APIS has no hot-search API), plus
+    the replayed snapshot's time. Public, like the board on /sandbox/."""
+    latest = HotSearchEntry.objects.order_by("-snapshot_at").values_list("snapshot_at", flat=True).first()
+    rows = list(HotSearchEntry.objects.filter(snapshot_at=latest).order_by("rank")[:60]) if latest else []
+    return JsonResponse({
+        "ok": 1,
+        "snapshot_at": latest.isoformat() if latest else None,
+        "data": {"realtime": [
+            {"word": r.title, "num": r.heat, "realpos": r.rank, "category": r.category, "is_ad": int(r.is_ad)}
+            for r in rows if r.rank
+        ]},
+    })  # fmt: skip
 
 
 def timeline(request: HttpRequest) -> HttpResponse:

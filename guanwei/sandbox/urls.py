@@ -30,6 +30,7 @@ urlpatterns = [
     path("n/<str:name>/", pages.user_by_name, name="user_by_name"),
     path("status/<int:sid>/", pages.status_page, name="status"),
     path("runs/", pages.runs_page, name="runs"),
+    path("ajax/side/hotSearch", pages.hot_search_feed, name="hot_search_feed"),
     path("runs/<int:run_id>/progress/", pages.run_progress, name="run_progress"),
     path("runs/<int:run_id>/cancel/", pages.run_cancel, name="run_cancel"),
 ]
