@@ -24,12 +24,15 @@ Latency, per monitor's first alert: the receiver's arrival time − the crossing
 crossing moment is found afterwards from what the monitor could see: the seeded counters plus
 the Mentions listening stored, at their time on the sandbox, replayed minute by minute
 through the detector's own `spikes.assess` (with the monitor's rule); the first minute at which
-the alert's kind is found, and within it the time of the last mention before that minute
-ended — the mention that tipped it. What listening never saw is not counted (the demo has no
+the alert's kind is found (`end`), and the crossing moment is the later of the last mention
+before `end` (the one that tipped it) and `end` − 1 minute (the detector reads whole minutes, and
+a duration condition ripens with time, not with a mention). What listening never saw is not counted (the demo has no
 keyword search: monitors see what reaches the official accounts).
 
 `RESULT`: `alerts` (monitors that alerted), `monitors`, `p50_latency_s`, `p95_latency_s`,
-`max_latency_s`, `signatures_ok`, `deliveries`, `rounds`, `speed`.
+`max_latency_s`, `signatures_ok`, `deliveries`, `rounds`, `speed`; and where the time went
+(medians): `p50_seen_s` (the tipping mention's time on the sandbox → stored by listening),
+`p50_raised_s` (stored → the alert raised), `p50_delivered_s` (raised → received).
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     server = subprocess.Popen([sys.executable, "-m", "guanwei", "run", "--port", base.rsplit(":", 1)[1]],
                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     latencies: list[float] = []
+    stages: dict[str, list[float]] = {"seen_s": [], "raised_s": [], "delivered_s": []}
     monitors_all: list[Monitor] = []
     alerted = 0
     try:
@@ -184,17 +188,25 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                 counts = spikes.SeriesCounts(series)
                 end = started.replace(second=0, microsecond=0)
                 crossing = None
+                tipping = None
                 while end <= first.created_at + timedelta(minutes=1):
                     end += timedelta(minutes=1)
                     found = spikes.assess(counts, monitor.rule_since, AlertRule(min_duration=2), end, tz).findings
                     if found:
-                        before = [m.created_at for m in seen if m.created_at < end]
-                        crossing = before[-1] if before else end
+                        before = [m for m in seen if m.created_at < end]
+                        tipping = before[-1] if before else None
+                        # the detector reads whole minutes: what holds at `end` holds from the
+                        # start of the minute before it, or from the tipping mention if later
+                        crossing = max(tipping.created_at, end - timedelta(minutes=1)) if tipping else end
                         break
                 if crossing is None:
                     continue
                 alerted += 1
                 latencies.append((arrivals[0] - crossing).total_seconds())
+                if tipping is not None:  # where the time went: listening, detection, delivery
+                    stages["seen_s"].append((tipping.received_at - tipping.created_at).total_seconds())
+                    stages["raised_s"].append((first.created_at - tipping.received_at).total_seconds())
+                stages["delivered_s"].append((arrivals[0] - first.created_at).total_seconds())
     finally:
         server.terminate()
         try:
@@ -212,6 +224,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "p50_latency_s": pct(0.5),
         "p95_latency_s": pct(0.95),
         "max_latency_s": round(latencies[-1], 1) if latencies else None,
+        # medians of the stages: tipping mention stored by listening; alert raised after that;
+        # delivery received after that
+        **{f"p50_{k}": (sorted(v)[len(v) // 2] if v else None) for k, v in stages.items()},
         "signatures_ok": all(ok for _at, _body, ok in receiver.received),
         "deliveries": len(receiver.received),
         "rounds": args.rounds,

@@ -110,10 +110,14 @@ class MatchOut(Schema):
 
 
 class MatchFilters(Schema):
+    """Strict: an unknown value is a 422 naming the field, never an empty list."""
+
     sentiment: Literal["positive", "neutral", "negative"] | None = None
     emotion: Literal["happy", "angry", "sad", "fear", "surprise", "neutral"] | None = None
     verified: bool | None = None
     source: Literal["poll", "push", "import"] | None = None
+    region: str | None = Field(None, min_length=1, max_length=queries.MAX_REGION,
+                               description="The author's location starts with it: 北京, \"广东 深圳\"")  # fmt: skip
     period: Literal["24h", "7d", "30d"] | None = None
 
 

@@ -27,6 +27,7 @@ from django_tasks import task
 from guanwei.core import clock
 from guanwei.core.bulk import db_datetime, insert_add, insert_ignore
 from guanwei.listening.models import ConsumerCursor, Mention
+from guanwei.monitoring import spikes
 from guanwei.monitoring.models import COUNTERS, MinuteCount, Monitor, MonitorMatch
 from guanwei.textkit.query import Matcher, MatchText, compile_rules, verified_classes
 
@@ -144,6 +145,8 @@ def handle(mentions: list[Mention]) -> None:
             pairs.extend((monitor_id, mention) for monitor_id in hits)
     if pairs:
         _add_counts(_increments(_store_matches(pairs)))
+        touched = {monitor_id for monitor_id, _mention in pairs}
+        transaction.on_commit(lambda: spikes.detect_soon(touched))
 
 
 def recount(monitor: Monitor, since: datetime) -> None:

@@ -38,6 +38,7 @@ from types import SimpleNamespace
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import translation
@@ -287,6 +288,27 @@ def _check(monitor: Monitor, now: datetime) -> list[Alert]:
                 ), channels=targets)  # fmt: skip
         raised.append(alert)
     return raised
+
+
+SOON_S = 15  # a monitor is checked at most this often between the job's runs
+
+
+def detect_soon(monitor_ids: set[int]) -> None:
+    """After new matches are counted (monitoring.matching, on commit): check those monitors
+    now rather than at the job's next minute — the alert goes out seconds after the storm is
+    counted. At most once per SOON_S per monitor (a cache key per monitor)."""
+    due = [pk for pk in sorted(monitor_ids) if cache.add(f"monitoring:soon:{pk}", 1, timeout=SOON_S)]
+    if due:
+        detect_monitors.enqueue(due)
+
+
+@task()
+def detect_monitors(monitor_ids: list[int]) -> dict[str, int]:
+    """monitoring.detect_monitors — the monitors whose counters just grew."""
+    raised = 0
+    for monitor in Monitor.objects.filter(pk__in=monitor_ids, is_active=True).select_related("enterprise"):
+        raised += len(check(monitor))
+    return {"raised": raised}
 
 
 @task()

@@ -1,29 +1,40 @@
 """Monitoring's pages: the monitors by group with their last 24 hours, a monitor's dashboard
-(volume and sentiment over time, emotions, top posts, voices and authors, the matched mentions
-with filters), the editor with live syntax errors and a preview on the last 7 days. Thin: forms
-parse, actions decide, queries read."""
+(volume and sentiment over time with its alerts, emotions, top terms, posts, voices and authors,
+the matched mentions with filters), share of voice, the incident room (its timeline with our
+statements, key spreaders), the editor with live syntax errors and a preview on the last 7 days.
+Thin: forms parse, actions decide, queries read. Charts are drawn by web/charts.js (ECharts) from
+the JSON in a `data-chart` attribute; the SVG bars and tables stay for readers without them."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.db.models import Sum
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guanwei.core import clock
 from guanwei.core.errors import ActionError, show_on_form
 from guanwei.core.lists import keyset_page
 from guanwei.core.permissions import get_for, member_required
-from guanwei.listening.models import Stream, StreamKind
+from guanwei.listening.models import Mention, Stream, StreamKind
 from guanwei.monitoring import actions, hotsearch, matching, queries
 from guanwei.monitoring.forms import MonitorForm
 from guanwei.monitoring.models import EMOTIONS, MinuteCount, Monitor, MonitorGroup
 
 MANAGE = actions.MANAGE
+# Offered by the region filter (Weibo's locations start with a province, "海外" or "其他"; any
+# other words can be typed).
+REGIONS = ("北京", "天津", "上海", "重庆", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
+           "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "四川", "贵州", "云南", "西藏", "陕西",
+           "甘肃", "青海", "宁夏", "新疆", "台湾", "香港", "澳门", "海外", "其他")  # fmt: skip
 
 
 def _monitor(request: HttpRequest, monitor_id: int) -> Monitor:
@@ -45,6 +56,43 @@ def _bars(rows: list[dict], marks: set | None = None) -> tuple[list[dict], int]:
         bars.append({**r, "pos": (100 - pos, pos), "neu": (100 - pos - neu, neu), "neg": (100 - pos - neu - neg, neg),
                      "statement": bool(marks) and r["at"] in marks})  # fmt: skip
     return bars, peak
+
+
+def _label(at: datetime, bucket: str) -> str:
+    return at.strftime("%m-%d") if bucket == "day" else at.strftime("%m-%d %H:%M")
+
+
+def _sentiment_names() -> dict[str, str]:
+    return {"positive": _("正面"), "neutral": _("中性"), "negative": _("负面")}
+
+
+def _volume_chart(rows: list[dict], bucket: str, marks: dict[datetime, list[dict]], *, negative_line: bool = False) -> str:
+    """The chart of a series (web/charts.js "volume"): volume stacked by sentiment, the buckets
+    in `marks` flagged (alerts, our statements), and with `negative_line` the negative share."""
+    names = _sentiment_names()
+    chart: dict[str, Any] = {
+        "kind": "volume",
+        "labels": [_label(r["at"], bucket) for r in rows],
+        "axis": _("声量"),
+        "series": [{"key": k, "name": names[k], "data": [r[k] for r in rows]} for k in ("positive", "neutral", "negative")],
+        "marks": [{"at": _label(at, bucket), **mark} for at, found in sorted(marks.items()) for mark in found
+                  if rows and rows[0]["at"] <= at <= rows[-1]["at"]],
+    }  # fmt: skip
+    if negative_line:
+        chart["line"] = {"name": _("负面占比"),
+                         "data": [round(r["negative"] / r["volume"], 3) if r["volume"] else None for r in rows]}  # fmt: skip
+    return json.dumps(chart, ensure_ascii=False)
+
+
+def _alert_marks(monitor: Monitor, since: datetime, bucket: str, tz: ZoneInfo) -> dict[datetime, list[dict]]:
+    """The monitor's alerts of the period by the bucket their window ended in (at most 50)."""
+    marks: dict[datetime, list[dict]] = {}
+    for alert in monitor.alerts.filter(window_end__gte=since).order_by("window_end")[:50]:
+        at = queries.TRUNC_PY[bucket](alert.window_end.astimezone(tz).replace(tzinfo=None))
+        detail = _("%(kind)s · 严重度 %(n)d：%(reason)s") % {"kind": alert.get_kind_display(), "n": alert.severity,
+                                                           "reason": alert.reason}  # fmt: skip
+        marks.setdefault(at, []).append({"kind": "alert", "label": pgettext("chart mark", "预警"), "detail": detail})
+    return marks
 
 
 @member_required(MANAGE)
@@ -131,35 +179,80 @@ def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
     rows = queries.series(monitor, since, bucket, tz)
     bars, peak = _bars(rows)
     summary = queries.summary(monitor, since)
+    filtering = any(request.GET.get(f, "").strip() for f in queries.FILTERS)
+    page, filtered, filter_error, status = None, None, "", 200
+    params = request.GET.copy()
+    params["period"] = period  # the period switch's own value: an unknown one is the default
     try:
-        listed = queries.matches(member, monitor, request.GET)
+        listed = queries.matches(member, monitor, params)
         page = keyset_page(listed, request, per_page=20, order=("-created_at",))
+        if filtering:
+            filtered = queries.filtered_count(listed)
     except ActionError as exc:
-        messages.error(request, exc.message)
-        page = keyset_page(queries.matches(member, monitor, QueryDict()), request, per_page=20, order=("-created_at",))
+        # Said, with nothing listed: an unknown filter never quietly lists everything or nothing.
+        filter_error, status = exc.message, 400
     emotions_total = sum(n for _e, n in summary.emotions) or 1
+    emotion_labels = list(zip(EMOTIONS, [_("喜悦"), _("愤怒"), _("悲伤"), _("恐惧"), _("惊讶"), _("平静")], strict=True))
+    names = dict(emotion_labels)
+    emotion_chart = json.dumps({"kind": "emotions", "items": [{"key": e, "name": names[e], "value": n}
+                                                             for e, n in summary.emotions]}, ensure_ascii=False)  # fmt: skip
     return render(request, "monitoring/monitor.html", {
         "monitor": monitor, "period": period, "periods": list(queries.PERIODS), "bucket": bucket, "bars": bars,
         "peak": peak, "summary": summary, "emotions": [(e, n, 100 * n / emotions_total) for e, n in summary.emotions],
         "top_posts": queries.top_posts(monitor, since), "top_voices": queries.top_voices(monitor, since),
         "top_authors": queries.top_authors(monitor, since), "page": page, "params": request.GET,
-        "emotion_labels": list(zip(EMOTIONS, [_("喜悦"), _("愤怒"), _("悲伤"), _("恐惧"), _("惊讶"), _("平静")], strict=True)),
-        "searching": _searching(member.enterprise_id),
+        "emotion_labels": emotion_labels, "searching": _searching(member.enterprise_id),
         "alerts": monitor.alerts.order_by("-created_at")[:5],
         "hot_search": hotsearch.hits_for(monitor, since),
         "groups": dict(MonitorGroup.choices),
-    })  # fmt: skip
-
+        "volume_chart": _volume_chart(rows, bucket, _alert_marks(monitor, since, bucket, tz)),
+        "emotion_chart": emotion_chart, "top_terms": queries.top_terms(monitor, since, period, limit=20),
+        "term_sample": queries.TERM_SAMPLE, "filtering": filtering, "filtered": filtered,
+        "filter_error": filter_error, "sources": Mention.Source.choices, "regions": REGIONS,
+    }, status=status)  # fmt: skip
 
 
 @member_required(MANAGE)
 @require_GET
 def share(request: HttpRequest) -> HttpResponse:
-    """Share of voice: each monitor's volume in the period, us against competitors."""
-    period, since, _bucket = queries.period_of(request.GET.get("period", "7d") or "7d")
-    data = queries.share_of_voice(request.member.enterprise_id, since)
+    """Share of voice: each monitor's volume in the period, us against competitors, in total and
+    over time."""
+    member = request.member
+    period, since, bucket = queries.period_of(request.GET.get("period", "7d") or "7d")
+    data = queries.share_of_voice(member.enterprise_id, since)
+    tz = ZoneInfo(member.enterprise.time_zone)
+    over_time = queries.share_series(member.enterprise_id, since, bucket, tz)
     return render(request, "monitoring/share.html", {**data, "period": period, "periods": list(queries.PERIODS),
-                                                      "groups": dict(MonitorGroup.choices)})  # fmt: skip
+                                                      "groups": dict(MonitorGroup.choices), "bucket": bucket,
+                                                      "over_time": over_time, "ring_chart": _ring_chart(data),
+                                                      "share_chart": _share_chart(over_time, bucket)})  # fmt: skip
+
+
+def _ring_chart(data: dict[str, Any]) -> str:
+    """web/charts.js "ring": us against competitors inside, the monitors' volumes around it (the
+    ten largest; the rest of each side as one sector)."""
+    ours, theirs = _("我们"), _("竞品")
+    rows = sorted((r for r in data["rows"] if r["volume"]), key=lambda r: (r["monitor"].group == "competitor", -r["volume"]))
+    outer = []
+    for side, label in (("ours", _("其他（我们）")), ("theirs", _("其他（竞品）"))):
+        mine = [r for r in rows if (r["monitor"].group == "competitor") == (side == "theirs")]
+        outer += [{"name": r["monitor"].name, "value": r["volume"], "side": side} for r in mine[:10]]
+        if rest := sum(r["volume"] for r in mine[10:]):
+            outer.append({"name": label, "value": rest, "side": side})
+    return json.dumps({"kind": "ring", "inner": [{"name": ours, "value": data["ours"], "side": "ours"},
+                                                 {"name": theirs, "value": data["theirs"], "side": "theirs"}],
+                       "outer": outer}, ensure_ascii=False)  # fmt: skip
+
+
+def _share_chart(over_time: list[dict], bucket: str) -> str:
+    """web/charts.js "volume": our and the competitors' volume per bucket, with our share."""
+    return json.dumps({
+        "kind": "volume", "labels": [_label(r["at"], bucket) for r in over_time], "axis": _("声量"), "marks": [],
+        "series": [{"key": "ours", "name": _("我们"), "data": [r["ours"] for r in over_time]},
+                   {"key": "theirs", "name": _("竞品"), "data": [r["theirs"] for r in over_time]}],
+        "line": {"name": _("我们的份额"), "data": [round(r["ours"] / (r["ours"] + r["theirs"]), 3)
+                                                  if r["ours"] + r["theirs"] else None for r in over_time]},
+    }, ensure_ascii=False)  # fmt: skip
 
 
 @member_required(MANAGE)
@@ -279,24 +372,37 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
         except ActionError as exc:
             messages.error(request, exc.message)
         return redirect("monitoring:incident", current.pk)
-    return render(request, "monitoring/incident.html", _story(member, current) | {
+    return render(request, "monitoring/incident.html", _story(member, current, charts=True) | {
         "states": [s for s in IncidentState.choices if INCIDENT_MACHINE.allows(current.state, s[0])],
         "members": Member.objects.filter(enterprise_id=member.enterprise_id, is_active=True).order_by("display_name"),
     })  # fmt: skip
 
 
-def _story(member, current) -> dict:  # type: ignore[no-untyped-def]
+def _story(member, current, *, charts: bool = False) -> dict:  # type: ignore[no-untyped-def]
+    """The incident's timeline with our statements, the replies to them, the posts with the
+    largest audience and the key spreaders; with `charts`, the timeline's chart data too (the
+    room's page; the review file is one self-contained HTML file without scripts)."""
     from guanwei.monitoring import incidents as room
+    from guanwei.monitoring import spreaders
 
     tz = ZoneInfo(member.enterprise.time_zone)
     start, end = room.window(current)
     said = room.statements(current)
-    bars, peak = [], 1
+    bars, peak, chart, spread = [], 1, "", None
     if current.monitor:
-        marks = {s.at.astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None) for s in said}
-        bars, peak = _bars(queries.series(current.monitor, start, "hour", tz), marks)
-    return {"incident": current, "statements": said, "bars": bars, "peak": peak,
-            "notes": current.notes.select_related("member").order_by("-created_at"),
+        hour = queries.TRUNC_PY["hour"]
+        marks = {hour(s.at.astimezone(tz).replace(tzinfo=None)) for s in said}
+        rows = queries.series(current.monitor, start, "hour", tz)
+        bars, peak = _bars(rows, marks)
+        spread = spreaders.spreaders(current.monitor, start, end)
+        if charts:
+            by_hour: dict[datetime, list[dict]] = {}
+            for s in said:
+                by_hour.setdefault(hour(s.at.astimezone(tz).replace(tzinfo=None)), []).append(
+                    {"kind": "statement", "label": pgettext("chart mark", "声明"), "detail": f"@{s.account}：{s.text[:60]}"})
+            chart = _volume_chart(rows, "hour", by_hour, negative_line=True)
+    return {"incident": current, "statements": said, "bars": bars, "peak": peak, "timeline_chart": chart,
+            "notes": current.notes.select_related("member").order_by("-created_at"), "spread": spread,
             "top_posts": queries.top_posts(current.monitor, start) if current.monitor else []}  # fmt: skip
 
 

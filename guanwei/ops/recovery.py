@@ -55,7 +55,8 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.publishing.dispatch.send_target",
         "guanwei.publishing.dispatch.send_targets",
         "guanwei.monitoring.matching.backfill_monitor",  # deletes and recounts its window
-        "guanwei.monitoring.spikes.detect",  # an alert within its cooldown is not raised twice
+        "guanwei.monitoring.spikes.detect",  # an open storm (episode) is not told twice
+        "guanwei.monitoring.spikes.detect_monitors",
         # Reads move cursors only with what they stored; a push is claimed before processing.
         "guanwei.listening.tasks.poll",
         "guanwei.listening.tasks.dispatch",

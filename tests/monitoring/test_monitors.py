@@ -135,7 +135,8 @@ def test_the_pages_check_rules_live_and_show_the_dashboard(personas, client_for)
     assert "示例乳业太差了" in page and "<svg" in page and "独立声音" in page
     for period in ("7d", "30d", "junk"):
         assert frank.get(f"/monitoring/{monitor.pk}/?period={period}").status_code == 200
-    assert frank.get(f"/monitoring/{monitor.pk}/?sentiment=nope").status_code == 200  # said on the page
+    refused = frank.get(f"/monitoring/{monitor.pk}/?sentiment=nope")  # said on the page, nothing listed
+    assert refused.status_code == 400 and "没有这种情感" in refused.content.decode()
     check = frank.post("/monitoring/check", {"rule": "示例乳业 AND (投诉"}).content.decode()
     assert "<mark>" in check and "error" in check
     preview = frank.post("/monitoring/check", {"rule": "示例乳业 投诉", "preview": "1"}).content.decode()

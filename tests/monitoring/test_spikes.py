@@ -174,3 +174,30 @@ def test_the_detector_finds_the_same_on_stored_counters_and_on_a_series_in_memor
     assert {f.kind for f in stored} == {"volume", "negative"}
     quiet = spikes.findings(spikes.SeriesCounts(series), monitor.rule_since, rule, NOW - timedelta(hours=2), tz)
     assert quiet == []
+
+
+def test_counted_matches_have_their_monitors_checked_at_once_not_at_the_next_minute(
+    personas, django_capture_on_commit_callbacks
+):
+    """The consumer hands the monitors it counted to detect_monitors (once per SOON_S each)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from guanwei.listening import consumers
+    from guanwei.listening.store import Incoming, store
+
+    monitor = _monitor(personas, timedelta(weeks=3))
+    Monitor.objects.create(enterprise=personas.enterprise, name="别的", rule="毫不相干")
+    item = Incoming(platform="sandbox:builtin", remote_id="soon-1", kind="status", text="示例乳业出事了",
+                    created_at=NOW, account_id=personas.parent_account.pk)  # fmt: skip
+    store(personas.enterprise, [item])
+    with django_capture_on_commit_callbacks(execute=True):
+        consumers.SETTLE_S, settle = 0, consumers.SETTLE_S
+        try:
+            consumers.dispatch("monitoring")
+        finally:
+            consumers.SETTLE_S = settle
+    (queued,) = DBTaskResult.objects.filter(task_path="guanwei.monitoring.spikes.detect_monitors")
+    assert queued.args_kwargs["args"] == [[monitor.pk]]
+    spikes.detect_soon({monitor.pk})  # within SOON_S: not again
+    assert DBTaskResult.objects.filter(task_path="guanwei.monitoring.spikes.detect_monitors").count() == 1
+    assert spikes.detect_monitors.call([monitor.pk]) == {"raised": 0}  # one mention is no storm
