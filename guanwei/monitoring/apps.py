@@ -31,11 +31,12 @@ class MonitoringConfig(AppConfig):
                 "incident.opened": _("开启事件"),
                 "incident.changed": _("修改事件"),
                 "incident.state_changed": _("事件状态变化"),
+                "incident.statement_drafted": _("在事件中起草声明"),
             },
             {
                 **dict.fromkeys(["monitor.created", "monitor.changed", "monitor.deleted", "monitor.alert_rule_changed"],
                                 lambda p: str(p.get("name", ""))),
-                **dict.fromkeys(["incident.opened", "incident.changed", "incident.state_changed"],
+                **dict.fromkeys(["incident.opened", "incident.changed", "incident.state_changed", "incident.statement_drafted"],
                                 lambda p: str(p.get("title", ""))),
             },  # fmt: skip
         )

@@ -19,11 +19,19 @@ from guanwei.core import audit, channels, clock
 from guanwei.core.errors import ActionError
 from guanwei.core.links import absolute_url
 from guanwei.core.models import Member
-from guanwei.core.permissions import require
+from guanwei.core.permissions import can, require
 from guanwei.core.states import transition
-from guanwei.monitoring.models import Alert, Incident, IncidentNote, IncidentState, Monitor
+from guanwei.monitoring.models import (
+    Alert,
+    Incident,
+    IncidentNote,
+    IncidentState,
+    IncidentStatement,
+    Monitor,
+)
 
 MANAGE = "monitor.manage"
+EMERGENCY = "post.emergency"
 BEFORE = timedelta(hours=24)  # the timeline starts this long before the incident opened
 
 
@@ -112,17 +120,41 @@ def do_finish_task(member: Member, note: IncidentNote, request: Any = None) -> N
     IncidentNote.objects.filter(pk=note.pk, is_task=True).update(done=True)
 
 
+def do_draft_statement(member: Member, incident: Incident, *, text: str, accounts: list[int],
+                       request: Any = None) -> Any:
+    """A statement drafted in the room: a 危机声明 post for the chosen accounts, submitted for
+    approval at once — on the emergency path (one approval) when the author may take it —
+    and linked to the incident. It goes out through publishing like any post."""
+    from guanwei.publishing import actions as publishing
+    from guanwei.publishing.models import ContentKind
+
+    require(member, MANAGE)
+    if incident.state == IncidentState.CLOSED:
+        raise ActionError(_("事件已关闭，不能再起草声明。"))
+    with transaction.atomic():
+        post = publishing.do_create_post(member, text=text, accounts=accounts, content_type=ContentKind.CRISIS,
+                                         emergency=can(member, EMERGENCY), request=request)  # fmt: skip
+        publishing.do_submit(member, post, request)
+        IncidentStatement.objects.create(incident=incident, post=post)
+        audit.record(member.enterprise, member, "incident.statement_drafted", incident, request=request,
+                     params={"title": incident.title}, detail={"post": post.pk, "emergency": post.emergency})  # fmt: skip
+    return post
+
+
 # ---------------------------------------------------------------- the story
 
 
 @dataclass
 class Statement:
-    at: datetime
+    at: datetime | None  # published at (None: not out yet)
     account: str
     text: str
-    url: str
+    url: str  # on the platform
     replies: dict[str, int]  # sentiment -> replies (comments and reposts of it we stored)
     emergency: bool
+    post_id: int = 0
+    state: str = ""  # the target's state while it is not out yet (its display name)
+    drafted_here: bool = False
 
     @property
     def negative_share(self) -> float:
@@ -135,14 +167,24 @@ def window(incident: Incident) -> tuple[datetime, datetime]:
 
 
 def statements(incident: Incident) -> list[Statement]:
-    """What our accounts published during the incident, and how the replies to each felt."""
+    """What our accounts published during the incident (and the statements drafted in its room,
+    out or not yet), and how the replies to each felt."""
+    from django.db.models import Q
+
     from guanwei.listening.models import Mention
-    from guanwei.publishing.models import Publication
+    from guanwei.publishing.models import Publication, Target
 
     start, end = incident.opened_at - timedelta(hours=1), incident.closed_at or clock.now()
+    linked = set(IncidentStatement.objects.filter(incident=incident).values_list("post_id", flat=True))
     published = list(
-        Publication.objects.filter(enterprise_id=incident.enterprise_id, published_at__gte=start, published_at__lte=end)
+        Publication.objects.filter(Q(published_at__gte=start, published_at__lte=end) | Q(target__post_id__in=linked),
+                                   enterprise_id=incident.enterprise_id)
         .exclude(platform_id="").select_related("target__account", "target__post").order_by("published_at")
+    )  # fmt: skip
+    out_targets = {p.target_id for p in published}
+    waiting = list(
+        Target.objects.filter(post_id__in=linked).exclude(pk__in=out_targets)
+        .select_related("account", "post").order_by("pk")
     )  # fmt: skip
     ids = [p.platform_id for p in published]
     replies: dict[str, dict[str, int]] = {}
@@ -152,8 +194,15 @@ def statements(incident: Incident) -> list[Statement]:
     )  # fmt: skip
     for row in rows:
         replies.setdefault(row["thread_id"], {})[row["sentiment"]] = row["n"]
-    return [
+    said = [
         Statement(p.published_at, p.target.account.screen_name if p.target.account else "—", p.target.body, p.url,
-                  replies.get(p.platform_id, {}), p.target.post.emergency)
+                  replies.get(p.platform_id, {}), p.target.post.emergency, p.target.post_id,
+                  drafted_here=p.target.post_id in linked)
         for p in published
     ]  # fmt: skip
+    said += [
+        Statement(None, t.account.screen_name if t.account else "—", t.body, "", {}, t.post.emergency, t.post_id,
+                  state=_("需人工发布") if t.manual_reason else str(t.get_state_display()), drafted_here=True)
+        for t in waiting
+    ]  # fmt: skip
+    return said

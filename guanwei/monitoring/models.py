@@ -212,6 +212,21 @@ class IncidentNote(models.Model):
         return self.text[:30]
 
 
+class IncidentStatement(models.Model):
+    """A statement (危机声明) drafted in an incident's room: a publishing Post, sent through its
+    approval (the emergency path where the author may take it) and linked to the incident."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="statement_links")
+    post = models.ForeignKey("publishing.Post", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "post"], name="incident_statement_once")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} ← post {self.post_id}"
+
+
 class HotTopic(models.Model):
     """One title on Weibo's hot-search board (热搜) at one moment — public, shared by every
     enterprise (monitoring.hotsearch): read from the sandbox's replayed board, or imported."""

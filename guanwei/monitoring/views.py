@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.db.models import Sum
+from django.db.models import Case, Sum, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,8 +23,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from guanwei.core import clock
 from guanwei.core.errors import ActionError, show_on_form
 from guanwei.core.lists import keyset_page
-from guanwei.core.permissions import get_for, member_required
+from guanwei.core.permissions import can, get_for, member_required
 from guanwei.listening.models import Mention, Stream, StreamKind
+from guanwei.matrix.models import Account, MatrixRole
 from guanwei.monitoring import actions, hotsearch, matching, queries
 from guanwei.monitoring.forms import MonitorForm
 from guanwei.monitoring.models import EMOTIONS, MinuteCount, Monitor, MonitorGroup
@@ -361,6 +362,12 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
                 if note is None:
                     raise Http404("note")
                 room.do_finish_task(member, note, request)
+            elif action == "statement":
+                ids = [int(v) for v in request.POST.getlist("accounts")[:51] if v.isdigit() and len(v) < 18]
+                post = room.do_draft_statement(member, current, text=request.POST.get("text", "")[:5001],
+                                               accounts=ids, request=request)  # fmt: skip
+                messages.success(request, _("声明已送审。批准后立即发出；发出后，回复的情感会显示在这里。"))
+                return redirect("publishing:post", post.pk)
             elif action == "update":
                 owner_id = request.POST.get("owner", "")
                 owner = Member.objects.filter(enterprise_id=member.enterprise_id, pk=owner_id).first() if owner_id.isdigit() and len(owner_id) < 18 else None
@@ -375,6 +382,9 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
     return render(request, "monitoring/incident.html", _story(member, current, charts=True) | {
         "states": [s for s in IncidentState.choices if INCIDENT_MACHINE.allows(current.state, s[0])],
         "members": Member.objects.filter(enterprise_id=member.enterprise_id, is_active=True).order_by("display_name"),
+        "may_draft": can(member, "post.edit") and current.state != IncidentState.CLOSED,
+        "emergency": can(member, "post.emergency"),
+        "accounts": Account.objects.for_member(member).order_by(Case(When(matrix_role=MatrixRole.PARENT, then=0), default=1), "screen_name")[:200],
     })  # fmt: skip
 
 
@@ -411,6 +421,6 @@ def _story(member, current, *, charts: bool = False) -> dict:  # type: ignore[no
 def incident_review(request: HttpRequest, incident_id: int) -> HttpResponse:
     """The post-mortem as one self-contained HTML file (print it to PDF from the browser)."""
     current = _incident(request, incident_id)
-    response = render(request, "monitoring/incident_review.html", _story(request.member, current))
+    response = render(request, "monitoring/incident_review.html", _story(request.member, current) | {"review": True})
     response["Content-Disposition"] = f'attachment; filename="incident-{current.pk}.html"'
     return response

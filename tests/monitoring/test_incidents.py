@@ -85,3 +85,48 @@ def test_the_incident_api_and_outsiders(personas, client_for):
     assert frank.post(f"/monitoring/incidents/{pk}/", {"action": "nope"}).status_code == 404
     assert frank.post(f"/monitoring/incidents/{pk}/", {"action": "done", "note": "x"}).status_code == 404
     assert Incident.objects.get(pk=pk).opened_at <= clock.now() + timedelta(seconds=1)
+
+
+def test_a_statement_drafted_in_the_room_goes_through_the_emergency_path_and_is_linked(personas, client_for):
+    """bob (admin) drafts in the room: a 危机声明 post on the emergency path, submitted, linked;
+    dave's one approval schedules it; until it is out the room shows its state."""
+    from guanwei.publishing.models import Post
+
+    incident = Incident.objects.create(enterprise=personas.enterprise, title="变质传闻", severity=6, opened_by=personas.bob)
+    bob = client_for("bob")
+    response = bob.post(f"/monitoring/incidents/{incident.pk}/", {
+        "action": "statement", "text": "关于网传产品变质的情况说明：已封存批次，送第三方检测。",
+        "accounts": [str(personas.parent_account.pk)]})  # fmt: skip
+    post = Post.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/publishing/posts/{post.pk}/"
+    assert post.content_type == "crisis" and post.emergency and post.targets.get().state == "in_review"
+    (said,) = incidents.statements(incident)
+    assert said.at is None and said.drafted_here and said.post_id == post.pk
+    client_for("dave").post(f"/publishing/posts/{post.pk}/approve")
+    assert post.targets.get().state == "scheduled"
+    assert f"/publishing/posts/{post.pk}/" in bob.get(f"/monitoring/incidents/{incident.pk}/").content.decode()
+
+
+def test_who_may_not_draft_a_statement_and_bad_input(personas, client_for):
+    from guanwei.publishing.models import Post
+
+    incident = Incident.objects.create(enterprise=personas.enterprise, title="变质传闻", severity=6, opened_by=personas.bob)
+    url = f"/monitoring/incidents/{incident.pk}/"
+    parent = str(personas.parent_account.pk)
+    # frank (analyst) runs the room but may not write posts: no form, and a POST is refused
+    frank = client_for("frank")
+    assert 'value="statement"' not in frank.get(url).content.decode()
+    assert frank.post(url, {"action": "statement", "text": "说明", "accounts": [parent]}).status_code == 403
+    assert Post.objects.count() == 0
+    bob = client_for("bob")
+    for data in ({"text": "说明", "accounts": ["99999999"]}, {"text": "", "accounts": [parent]},
+                 {"text": "说明\x00", "accounts": [parent]}, {"text": "长" * 5000, "accounts": [parent]},
+                 {"text": "说明", "accounts": [str(personas.outsider_account.pk)]}):  # fmt: skip
+        response = bob.post(url, {"action": "statement", **data})
+        assert response.status_code in (302, 400), data
+    assert Post.objects.count() == 0
+    incident.state = "closed"
+    incident.save()
+    bob.post(url, {"action": "statement", "text": "说明", "accounts": [parent]})
+    assert Post.objects.count() == 0
+    assert client_for("mallory").post(url, {"action": "statement", "text": "说明", "accounts": [parent]}).status_code == 404
