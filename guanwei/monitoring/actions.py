@@ -14,6 +14,7 @@ from guanwei.core import audit, clock
 from guanwei.core.errors import ActionError
 from guanwei.core.models import Member
 from guanwei.core.permissions import require
+from guanwei.monitoring import searches
 from guanwei.monitoring.models import Monitor, MonitorGroup
 from guanwei.textkit.query import QuerySyntaxError, compile_rules
 
@@ -37,7 +38,7 @@ def check_rule(rule: str) -> list[str]:
         reason = exc.message_en if english else exc.message_zh
         raise ActionError(_("第 %(pos)d 个字符处：%(reason)s") % {"pos": exc.position + 1, "reason": reason},
                           "rule", exc.position) from None  # fmt: skip
-    return [w.message_en if english else w.message_zh for w in matcher.warnings]
+    return [w.message_en if english else w.message_zh for w in matcher.warnings.get(0, [])]
 
 
 def _clean(name: str, group: str) -> str:
@@ -63,6 +64,7 @@ def do_create_monitor(member: Member, *, name: str, group: str, rule: str, reque
                                              rule=rule.strip(), created_by=member)  # fmt: skip
             audit.record(member.enterprise, member, "monitor.created", monitor, request=request,
                          params={"name": name}, detail={"group": group, "rule": rule.strip()})  # fmt: skip
+            searches.sync(member.enterprise_id)
     except IntegrityError:
         raise ActionError(_("已有同名的监控。"), "name") from None
     transaction.on_commit(lambda: backfill_monitor.enqueue(monitor.pk))
@@ -99,6 +101,8 @@ def do_change_monitor(member: Member, monitor: Monitor, *, name: str | None = No
             monitor.save()
             audit.record(member.enterprise, member, "monitor.changed", monitor, request=request,
                          params={"name": monitor.name}, detail={"changed": sorted(changed)})  # fmt: skip
+            if "rule" in changed or "is_active" in changed:
+                searches.sync(member.enterprise_id)
     except IntegrityError:
         raise ActionError(_("已有同名的监控。"), "name") from None
     if "rule" in changed or changed.get("is_active") is True:
@@ -111,6 +115,7 @@ def do_delete_monitor(member: Member, monitor: Monitor, request: Any = None) -> 
     with transaction.atomic():
         audit.record(member.enterprise, member, "monitor.deleted", monitor, request=request, params={"name": monitor.name})
         monitor.delete()
+        searches.sync(member.enterprise_id)
 
 
 def do_set_alert_rule(member: Member, monitor: Monitor, *, values: dict[str, Any], channels: list[Any],

@@ -217,5 +217,5 @@ def preview(enterprise_id: int, rule: str, days: int = 7) -> dict[str, Any]:
     return {
         "looked_at": len(mentions), "matched": len(hits), "truncated": len(mentions) >= PREVIEW_LIMIT,
         "per_day": sorted(per_day.items()), "sentiment": dict(Counter(m.sentiment for m in hits)),
-        "examples": hits[:10], "warnings": matcher.warnings,
+        "examples": hits[:10], "warnings": matcher.warnings.get(0, []),
     }  # fmt: skip

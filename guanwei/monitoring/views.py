@@ -26,7 +26,7 @@ from guanwei.core.lists import keyset_page
 from guanwei.core.permissions import can, get_for, member_required
 from guanwei.listening.models import Mention, Stream, StreamKind
 from guanwei.matrix.models import Account, MatrixRole
-from guanwei.monitoring import actions, hotsearch, matching, queries
+from guanwei.monitoring import actions, hotsearch, matching, queries, searches
 from guanwei.monitoring.forms import MonitorForm
 from guanwei.monitoring.models import EMOTIONS, MinuteCount, Monitor, MonitorGroup
 
@@ -67,9 +67,11 @@ def _sentiment_names() -> dict[str, str]:
     return {"positive": _("正面"), "neutral": _("中性"), "negative": _("负面")}
 
 
-def _volume_chart(rows: list[dict], bucket: str, marks: dict[datetime, list[dict]], *, negative_line: bool = False) -> str:
+def _volume_chart(rows: list[dict], bucket: str, marks: dict[datetime, list[dict]], *, negative_line: bool = False,
+                  ranks: list[dict] | None = None) -> str:  # fmt: skip
     """The chart of a series (web/charts.js "volume"): volume stacked by sentiment, the buckets
-    in `marks` flagged (alerts, our statements), and with `negative_line` the negative share."""
+    in `marks` flagged (alerts, our statements), with `negative_line` the negative share, and
+    with `ranks` hot-search ranks on their own axis (1 at the top)."""
     names = _sentiment_names()
     chart: dict[str, Any] = {
         "kind": "volume",
@@ -82,7 +84,25 @@ def _volume_chart(rows: list[dict], bucket: str, marks: dict[datetime, list[dict
     if negative_line:
         chart["line"] = {"name": _("负面占比"),
                          "data": [round(r["negative"] / r["volume"], 3) if r["volume"] else None for r in rows]}  # fmt: skip
+    if ranks:
+        chart["ranks"] = {"axis": _("热搜排名"), "series": ranks}
     return json.dumps(chart, ensure_ascii=False)
+
+
+def _rank_lines(hot: list[dict], rows: list[dict], bucket: str, tz: ZoneInfo, most: int = 3) -> list[dict]:
+    """The hot-search ranks of the monitor's best titles per bucket of the volume chart (the
+    best rank a title held in the bucket; none where it was off the board)."""
+    where = {r["at"]: i for i, r in enumerate(rows)}
+    lines = []
+    for row in hot[:most]:
+        data: list[int | None] = [None] * len(rows)
+        for at, rank in row["ranks"]:
+            i = where.get(queries.TRUNC_PY[bucket](at.astimezone(tz).replace(tzinfo=None)))
+            if i is not None and (data[i] is None or rank < data[i]):
+                data[i] = rank
+        if any(v is not None for v in data):
+            lines.append({"name": f"#{row['hit'].title}#", "data": data})
+    return lines
 
 
 def _alert_marks(monitor: Monitor, since: datetime, bucket: str, tz: ZoneInfo) -> dict[datetime, list[dict]]:
@@ -195,6 +215,7 @@ def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
     emotions_total = sum(n for _e, n in summary.emotions) or 1
     emotion_labels = list(zip(EMOTIONS, [_("喜悦"), _("愤怒"), _("悲伤"), _("恐惧"), _("惊讶"), _("平静")], strict=True))
     names = dict(emotion_labels)
+    hot = hotsearch.hits_for(monitor, since)
     emotion_chart = json.dumps({"kind": "emotions", "items": [{"key": e, "name": names[e], "value": n}
                                                              for e, n in summary.emotions]}, ensure_ascii=False)  # fmt: skip
     return render(request, "monitoring/monitor.html", {
@@ -202,11 +223,12 @@ def monitor_detail(request: HttpRequest, monitor_id: int) -> HttpResponse:
         "peak": peak, "summary": summary, "emotions": [(e, n, 100 * n / emotions_total) for e, n in summary.emotions],
         "top_posts": queries.top_posts(monitor, since), "top_voices": queries.top_voices(monitor, since),
         "top_authors": queries.top_authors(monitor, since), "page": page, "params": request.GET,
-        "emotion_labels": emotion_labels, "searching": _searching(member.enterprise_id),
+        "emotion_labels": emotion_labels, "coverage": searches.coverage(monitor),
         "alerts": monitor.alerts.order_by("-created_at")[:5],
-        "hot_search": hotsearch.hits_for(monitor, since),
+        "hot_search": hot,
         "groups": dict(MonitorGroup.choices),
-        "volume_chart": _volume_chart(rows, bucket, _alert_marks(monitor, since, bucket, tz)),
+        "volume_chart": _volume_chart(rows, bucket, _alert_marks(monitor, since, bucket, tz),
+                                      ranks=_rank_lines(hot, rows, bucket, tz)),
         "emotion_chart": emotion_chart, "top_terms": queries.top_terms(monitor, since, period, limit=20),
         "term_sample": queries.TERM_SAMPLE, "filtering": filtering, "filtered": filtered,
         "filter_error": filter_error, "sources": Mention.Source.choices, "regions": REGIONS,

@@ -63,6 +63,7 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.listening.pushes.process_pushes",
         # Starts the file over; the load is idempotent (each item is stored once).
         "guanwei.listening.imports.run_import_task",
+        "guanwei.monitoring.searches.sync_all",  # idempotent: streams made to match the rules
         "guanwei.monitoring.hotsearch.watch",  # a board already recorded is not told again
         "guanwei.matrix.tasks.prune_rate_use",
         "guanwei.matrix.tasks.check_tokens",

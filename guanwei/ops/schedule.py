@@ -70,6 +70,13 @@ JOBS: list[PeriodicJob] = [
         "title enters it or climbs.",
     ),
     PeriodicJob(
+        name="monitoring.sync_searches",
+        interval=timedelta(minutes=10),
+        task="guanwei.monitoring.searches.sync_all",
+        description="Keep a keyword-search stream for what the monitors need where a connection may "
+        "search (a connection's search contract may start or end).",
+    ),
+    PeriodicJob(
         name="publishing.dispatch",
         interval=timedelta(seconds=1),
         task="guanwei.publishing.tasks.dispatch",

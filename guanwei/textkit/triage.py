@@ -9,10 +9,13 @@ How `categorize` decides:
    full-width → half-width, case) with the ``//@user:`` repost chain removed; at most
    `MAX_CHARS` characters are read. Emoticon codes such as ``[赞]`` are dropped. Nothing left →
    ``other`` (``empty``).
-2. Each category sums the weights of its cues that occur (each cue counts once).
+2. Each category sums the weights of its cues (`_CUES`) that occur, each cue once; @mentions
+   are not read for cues. Spam also gets 2 for a link plus a price (``links+money``), 2 for a
+   word character repeated 12+ times, 1 for 3+ @mentions around at most 40 characters. An
+   inquiry loses 2 when a rhetorical pattern occurs (难道, 凭什么, 怎么能, 真的吗, …).
 3. Sentiment, when given: ``negative`` adds 1 to complaint, ``positive`` 1 to praise, but only
-   when that category already has a cue or the text names a service (快递, 客服, 银行, …).
-4. The first category in `PRIORITY` whose score reaches `THRESHOLD` wins, else ``other``.
+   when that category already has 1.5 points or the text names a service (快递, 客服, 银行, …).
+4. The first category in `PRIORITY` whose score reaches `THRESHOLD` (2) wins, else ``other``.
 """
 
 from __future__ import annotations

@@ -90,6 +90,11 @@ def test_the_dashboard_shows_the_monitors_titles_with_their_ranks(personas, moni
     now = clock.now()
     hotsearch.record(now - timedelta(minutes=20), _board("别的", "示例乳业新品发布"))
     hotsearch.record(now - timedelta(minutes=10), _board("示例乳业新品发布"))
-    page = client_for("frank").get(f"/monitoring/{monitor.pk}/").content.decode()
+    response = client_for("frank").get(f"/monitoring/{monitor.pk}/")
+    page = response.content.decode()
     assert "示例乳业新品发布" in page and ">#2</span> → <span" in page  # its ranks over time
+    # … and drawn beside the volume: the best rank per hour of the chart, none where it was off
+    (line,) = json.loads(response.context["volume_chart"])["ranks"]["series"]
+    assert line["name"] == "#示例乳业新品发布#" and min(v for v in line["data"] if v) == 1
+    assert 1 <= len([v for v in line["data"] if v is not None]) <= 2  # the hour(s) it was on the board
     assert client_for("mallory").get(f"/monitoring/{monitor.pk}/").status_code == 404

@@ -178,3 +178,14 @@ def test_share_of_voice_and_the_csv_export(personas, client_for):
     assert frank.get("/monitoring/export?monitor=999999").status_code == 302  # said, not a 500
     assert client_for("mallory").get(f"/monitoring/export?monitor={ours.pk}").status_code == 302
     assert "示例乳业" not in client_for("mallory").get(f"/monitoring/export?monitor={ours.pk}", follow=True).content.decode()
+
+
+@pytest.mark.parametrize("rule", ["NOT 广告", "示例酸奶 AND NOT 示例酸奶", "示例 and 酸奶", "/.*/"])
+def test_a_rule_with_warnings_is_checked_and_saved_with_them_said(personas, client_for, rule):
+    """A rule that parses but is suspicious (matches everything or nothing, a lower-case
+    operator) is allowed, with the warning shown — never a server error."""
+    client = client_for("frank")
+    check = client.post("/monitoring/check", {"rule": rule, "preview": "1"})
+    assert check.status_code == 200 and 'class="warn"' in check.content.decode()
+    response = client.post("/monitoring/new", {"name": f"可疑 {rule[:8]}", "group": "custom", "rule": rule, "is_active": "on"})
+    assert response.status_code == 302

@@ -9,7 +9,7 @@ Grammar and semantics: docs/query-language.md.
 
 from __future__ import annotations
 
-from guanwei.textkit.query.analysis import QueryWarning, warnings_for
+from guanwei.textkit.query.analysis import QueryWarning, search_terms, warnings_for
 from guanwei.textkit.query.compiler import Matcher, MatchText, compile_rules, near, verified_classes
 from guanwei.textkit.query.highlight import highlight
 from guanwei.textkit.query.syntax import (
@@ -43,6 +43,7 @@ __all__ = [
     "highlight",
     "near",
     "parse",
+    "search_terms",
     "verified_classes",
 ]
 

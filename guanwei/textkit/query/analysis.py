@@ -198,3 +198,26 @@ def warnings_for(node: Node, text: str) -> list[QueryWarning]:
                 )
             )
     return warnings
+
+
+def search_terms(node: Node) -> tuple[str, ...] | None:
+    """Keywords to search the platform with so that every post the rule matches contains at least
+    one of them (a cover): OR needs one of each side, AND and NEAR only one side's (the smaller).
+    None when no keyword covers the rule — a NOT, a regex, a field alone match posts that share
+    no word, so a keyword search would miss some of them."""
+    if isinstance(node, Term):
+        return (node.text,)
+    if isinstance(node, Near):
+        return min(node.left, node.right, key=len)
+    if isinstance(node, Or):
+        out: list[str] = []
+        for child in node.children:
+            found = search_terms(child)
+            if found is None:
+                return None
+            out.extend(t for t in found if t not in out)
+        return tuple(out)
+    if isinstance(node, And):
+        covers = [c for c in (search_terms(child) for child in node.children) if c is not None]
+        return min(covers, key=len) if covers else None
+    return None

@@ -10,6 +10,7 @@
   const COLORS = {
     positive: "#15803d", neutral: "#9ca3af", negative: "#b91c1c",
     ours: "#1664d9", theirs: "#d97706", line: "#111827", alert: "#b45309", statement: "#7c3aed",
+    rank: ["#db2777", "#0d9488", "#4f46e5"],
   };
   const EMOTIONS = {
     happy: "#f59e0b", angry: "#b91c1c", sad: "#2563eb", fear: "#7c3aed", surprise: "#0891b2", neutral: "#9ca3af",
@@ -64,11 +65,21 @@
         connectNulls: false, lineStyle: { width: 2 }, itemStyle: { color: COLORS.line }, z: 5,
       });
     }
+    // Hot-search ranks (1 at the top) on their own axis: when a title climbed beside the volume.
+    const rankAxis = spec.ranks ? (spec.line ? 2 : 1) : null;
+    const rankNames = new Set();
+    for (const [i, r] of ((spec.ranks && spec.ranks.series) || []).entries()) {
+      rankNames.add(r.name);
+      series.push({
+        type: "line", name: r.name, yAxisIndex: rankAxis, data: r.data, connectNulls: false, symbolSize: 5,
+        lineStyle: { width: 2, type: i ? "dotted" : "solid" }, itemStyle: { color: COLORS.rank[i % COLORS.rank.length] }, z: 6,
+      });
+    }
     const lineName = spec.line ? spec.line.name : null;
     return {
       animation: !reduceMotion,
       legend: { top: 0, type: "scroll", itemWidth: 14, itemHeight: 10, textStyle: { fontSize: narrow ? 11 : 12 } },
-      grid: { left: 4, right: spec.line ? 8 : 28, top: marks.size ? 48 : 36, bottom: 4, containLabel: true },
+      grid: { left: 4, right: spec.line || spec.ranks ? 8 : 28, top: marks.size ? 48 : 36, bottom: 4, containLabel: true },
       tooltip: {
         trigger: "axis",
         axisPointer: { type: "shadow" },
@@ -77,7 +88,9 @@
           const at = items.length ? items[0].axisValue : "";
           const lines = [`<strong>${escape(at)}</strong>`];
           for (const item of items) {
-            const value = item.seriesName === lineName ? percent(item.value) : item.value;
+            if (item.value === null || item.value === undefined) continue;
+            const value = item.seriesName === lineName ? percent(item.value)
+              : rankNames.has(item.seriesName) ? `#${item.value}` : item.value;
             lines.push(`${dot(item.color)}${escape(item.seriesName)}：${escape(value)}`);
           }
           for (const detail of (marks.get(at) || { details: [] }).details) lines.push(escape(detail));
@@ -94,6 +107,11 @@
         { type: "value", name: narrow ? "" : spec.axis, minInterval: 1, axisLabel: { fontSize: narrow ? 10 : 12 } },
         ...(spec.line
           ? [{ type: "value", min: 0, max: 1, splitLine: { show: false }, axisLabel: { formatter: percent, fontSize: narrow ? 10 : 12 } }]
+          : []),
+        ...(spec.ranks
+          ? [{ type: "value", name: narrow ? "" : spec.ranks.axis, inverse: true, min: 1, max: 50, position: "right",
+               offset: spec.line ? 44 : 0, splitLine: { show: false },
+               axisLabel: { formatter: (v) => `#${v}`, fontSize: narrow ? 10 : 12 } }]
           : []),
       ],
       series,
