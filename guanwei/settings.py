@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "guanwei.listening",
     "guanwei.publishing",
     "guanwei.monitoring",
+    "guanwei.inbox",
     "guanwei.sandbox",
     "guanwei.ops",
     "guanwei.api",

@@ -63,7 +63,10 @@ RERUN_SAFE: frozenset[str] = frozenset(
         "guanwei.listening.pushes.process_pushes",
         # Starts the file over; the load is idempotent (each item is stored once).
         "guanwei.listening.imports.run_import_task",
-        "guanwei.monitoring.searches.sync_all",  # idempotent: streams made to match the rules
+        "guanwei.monitoring.searches.sync_all",
+        "guanwei.inbox.replies.send_reply",  # claimed by a conditional update: a rerun skips a sent one
+        "guanwei.inbox.replies.run",
+        "guanwei.inbox.sla.watch",  # warned/breached flags: each told once  # idempotent: streams made to match the rules
         "guanwei.monitoring.hotsearch.watch",  # a board already recorded is not told again
         "guanwei.matrix.tasks.prune_rate_use",
         "guanwei.matrix.tasks.check_tokens",

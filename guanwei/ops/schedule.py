@@ -77,6 +77,18 @@ JOBS: list[PeriodicJob] = [
         "search (a connection's search contract may start or end).",
     ),
     PeriodicJob(
+        name="inbox.send_replies",
+        interval=timedelta(seconds=5),
+        task="guanwei.inbox.replies.run",
+        description="Send due inbox replies, reconcile unconfirmed ones (exactly once).",
+    ),
+    PeriodicJob(
+        name="inbox.watch_sla",
+        interval=timedelta(minutes=1),
+        task="guanwei.inbox.sla.watch",
+        description="Warn before an inbox item's SLA deadline and mark breached ones.",
+    ),
+    PeriodicJob(
         name="publishing.dispatch",
         interval=timedelta(seconds=1),
         task="guanwei.publishing.tasks.dispatch",
