@@ -20,6 +20,7 @@ from guanwei.core.models import Member
 from guanwei.core.permissions import require
 from guanwei.core.states import transition
 from guanwei.inbox.models import CannedReply, Item, ItemNote, ItemStatus, Reply, ReplyState
+from guanwei.inbox.sla import hours_of
 from guanwei.matrix.models import Account
 
 REPLY = "inbox.reply"
@@ -53,8 +54,6 @@ def tell_created(item: Item) -> None:
 def resume_clock(item: Item, reason: str = "") -> None:
     """A pending item (waiting on the customer) opens again: its deadlines move by the business
     time it waited, so the wait does not count against the team."""
-    from guanwei.inbox.intake import hours_of
-
     now = clock.now()
     paused = businesstime.business_seconds(hours_of(item.team), item.paused_at, now) if item.paused_at else 0.0
     updates: dict[str, Any] = {"paused_at": None, "updated_at": now}

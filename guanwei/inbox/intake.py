@@ -14,16 +14,15 @@ first RoutingRule whose conditions hold), timed (the team's SLA targets in its b
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 
-from guanwei.core import businesstime, clock
+from guanwei.core import clock
 from guanwei.core.models import Member
 from guanwei.core.permissions import PERMISSIONS
+from guanwei.inbox import sla
+from guanwei.inbox.actions import resume_clock, tell_created
 from guanwei.inbox.models import (
-    FIRST_RESPONSE_MIN,
-    RESOLUTION_MIN,
     Category,
     Item,
     ItemStatus,
@@ -57,33 +56,6 @@ def priority_of(category: str, urgent: bool) -> str:
     if urgent:
         return Priority.URGENT
     return Priority.LOW if category in LOW else Priority.NORMAL
-
-
-# ---------------------------------------------------------------- SLA
-
-
-def hours_of(team: Team | None) -> businesstime.Hours:
-    if team is None:
-        return businesstime.nine_to_six()
-    try:
-        weekly = businesstime.parse_weekly(team.hours)
-    except ValueError:
-        weekly = businesstime.nine_to_six().weekly
-    return businesstime.Hours(weekly=weekly, always=team.always_open, china_holidays=team.china_holidays,
-                              zone=team.enterprise.time_zone if team.enterprise_id else "Asia/Shanghai")  # fmt: skip
-
-
-def targets_of(team: Team | None, priority: str) -> tuple[int, int]:
-    """(first response, resolution) in business minutes."""
-    first = (team.first_response_min if team else {}).get(priority) or FIRST_RESPONSE_MIN[priority]
-    solve = (team.resolution_min if team else {}).get(priority) or RESOLUTION_MIN[priority]
-    return int(first), int(solve)
-
-
-def deadlines(team: Team | None, priority: str, start: datetime) -> tuple[datetime, datetime]:
-    hours = hours_of(team)
-    first, solve = targets_of(team, priority)
-    return businesstime.add_business(hours, start, first * 60), businesstime.add_business(hours, start, solve * 60)
 
 
 # ---------------------------------------------------------------- routing and assignment
@@ -186,8 +158,6 @@ def take(mention: Mention, routers: dict[int, Router]) -> Item | None:
     if open_item is not None:
         updates = {"excerpt": mention.text[:140], "updated_at": now}
         if open_item.status == ItemStatus.PENDING:
-            from guanwei.inbox.actions import resume_clock
-
             resume_clock(open_item, reason="customer wrote")
         Item.objects.filter(pk=open_item.pk).update(**updates)
         return None
@@ -202,7 +172,7 @@ def take(mention: Mention, routers: dict[int, Router]) -> Item | None:
     )  # fmt: skip
     router = routers.get(mention.enterprise_id) or routers.setdefault(mention.enterprise_id, Router(mention.enterprise_id))
     item.team = router.team_for(item, mention)
-    item.first_response_due, item.resolution_due = deadlines(item.team, item.priority, item.said_at)
+    item.first_response_due, item.resolution_due = sla.deadlines(item.team, item.priority, item.said_at)
     if item.team is not None:
         agent = pick_agent(item.team)
         if agent is not None:
@@ -210,10 +180,6 @@ def take(mention: Mention, routers: dict[int, Router]) -> Item | None:
             Team.objects.filter(pk=item.team.pk).update(last_assigned=agent)
             item.team.last_assigned = agent
     item.save()
-    from guanwei.inbox.actions import tell_created
-
     tell_created(item)
     return item
 
-
-SLA_WARN_BEFORE = timedelta(minutes=10)

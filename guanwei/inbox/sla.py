@@ -6,18 +6,43 @@ added back when the customer wrote again (actions.resume_clock)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from guanwei.core import channels, clock
+from guanwei.core import businesstime, channels, clock
 from guanwei.core.links import absolute_url
-from guanwei.inbox.models import Item, ItemStatus
+from guanwei.inbox.models import FIRST_RESPONSE_MIN, RESOLUTION_MIN, Item, ItemStatus, Team
 
 WARN_BEFORE = timedelta(minutes=10)
+
+
+def hours_of(team: Team | None) -> businesstime.Hours:
+    if team is None:
+        return businesstime.nine_to_six()
+    try:
+        weekly = businesstime.parse_weekly(team.hours)
+    except ValueError:
+        weekly = businesstime.nine_to_six().weekly
+    return businesstime.Hours(weekly=weekly, always=team.always_open, china_holidays=team.china_holidays,
+                              zone=team.enterprise.time_zone if team.enterprise_id else "Asia/Shanghai")  # fmt: skip
+
+
+def targets_of(team: Team | None, priority: str) -> tuple[int, int]:
+    """(first response, resolution) in business minutes."""
+    first = (team.first_response_min if team else {}).get(priority) or FIRST_RESPONSE_MIN[priority]
+    solve = (team.resolution_min if team else {}).get(priority) or RESOLUTION_MIN[priority]
+    return int(first), int(solve)
+
+
+def deadlines(team: Team | None, priority: str, start: datetime) -> tuple[datetime, datetime]:
+    hours = hours_of(team)
+    first, solve = targets_of(team, priority)
+    return businesstime.add_business(hours, start, first * 60), businesstime.add_business(hours, start, solve * 60)
+
 OPEN = [ItemStatus.OPEN]  # a pending item waits on the customer: its clock is paused
 
 
