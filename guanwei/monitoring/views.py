@@ -405,6 +405,8 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
         "states": [s for s in IncidentState.choices if INCIDENT_MACHINE.allows(current.state, s[0])],
         "members": Member.objects.filter(enterprise_id=member.enterprise_id, is_active=True).order_by("display_name"),
         "may_draft": can(member, "post.edit") and current.state != IncidentState.CLOSED,
+        # the inbox's items escalated here (the reverse of inbox.Item.incident: no import upward)
+        "escalated": current.inbox_items.select_related("account", "author").order_by("-said_at")[:50],
         "emergency": can(member, "post.emergency"),
         "accounts": Account.objects.for_member(member).order_by(Case(When(matrix_role=MatrixRole.PARENT, then=0), default=1), "screen_name")[:200],
     })  # fmt: skip

@@ -97,3 +97,13 @@ def test_what_is_not_for_the_inbox(personas, team):
     search = Stream.objects.create(enterprise=personas.enterprise, account=parent, kind=StreamKind.SEARCH, target="酸奶")
     say(personas, "搜索到的帖子", author="s1", kind="status", stream_id=search.pk)  # a search's find
     assert Item.objects.count() == 0
+
+
+def test_items_escalated_to_pr_show_in_the_incident_room(personas, team, client_for):
+    say(personas, "喝了你们的酸奶住院了，已经联系媒体", author="e1", verified=0, followers=50000)
+    item = Item.objects.get()
+    incident = actions.do_escalate(personas.members["bob"], [item], title="顾客住院")
+    item.refresh_from_db()
+    assert item.incident == incident
+    page = client_for("frank").get(f"/monitoring/incidents/{incident.pk}/").content.decode()
+    assert f"/inbox/items/{item.pk}/" in page
