@@ -261,7 +261,11 @@ def _check(monitor: Monitor, now: datetime) -> list[Alert]:
     if not rule.is_active:
         return []
     tz = ZoneInfo(monitor.enterprise.time_zone)
-    assessment = assess(StoredCounts(monitor), monitor.rule_since, rule, now.replace(second=0, microsecond=0), tz)
+    # The hour ends with the minute under way: its counts so far are in (a count only grows, so a
+    # storm is seen as soon as the counted mentions show it, not when the minute is over).
+    minute = now.replace(second=0, microsecond=0)
+    end = minute + timedelta(minutes=1) if now > minute else minute
+    assessment = assess(StoredCounts(monitor), monitor.rule_since, rule, end, tz)
     if not assessment.elevated and not any(e.get("open") for e in rule.episodes.values()):
         return []
     tell, episodes = decide(rule.episodes, assessment, now, rule.cooldown)

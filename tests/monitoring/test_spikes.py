@@ -201,3 +201,18 @@ def test_counted_matches_have_their_monitors_checked_at_once_not_at_the_next_min
     spikes.detect_soon({monitor.pk})  # within SOON_S: not again
     assert DBTaskResult.objects.filter(task_path="guanwei.monitoring.spikes.detect_monitors").count() == 1
     assert spikes.detect_monitors.call([monitor.pk]) == {"raised": 0}  # one mention is no storm
+
+
+def test_the_minute_under_way_counts_a_storm_is_not_held_until_the_minute_ends(personas, channel):
+    """A negative storm from 20:00 that fell quiet at 20:56 is over — until its mentions come back
+    at 21:00:20: the check at 21:00:30 sees them (the hour ends with the minute under way), not
+    only the check after 21:01."""
+    monitor = _monitor(personas, timedelta(weeks=3))
+    _steady(monitor, NOW - timedelta(weeks=3), NOW - timedelta(hours=1))
+    MinuteCount.objects.bulk_create([MinuteCount(monitor=monitor, minute=NOW - timedelta(minutes=60 - i), volume=1, negative=1)
+                                     for i in range(56)])  # fmt: skip
+    assert spikes.check(monitor, NOW + timedelta(seconds=10)) == []  # a quiet tail: over
+    MinuteCount.objects.create(monitor=monitor, minute=NOW, volume=12, negative=12)  # counted at 21:00:20
+    assert spikes.check(monitor, NOW) == []  # the hour of whole minutes, ending 21:00, has not got them
+    (alert,) = spikes.check(monitor, NOW + timedelta(seconds=30))
+    assert alert.kind == "negative" and alert.volume == 55 + 12  # 20:01–21:00, the minute under way in
