@@ -24,6 +24,7 @@ from guanwei.inbox.sla import hours_of
 from guanwei.matrix.models import Account
 
 REPLY = "inbox.reply"
+APPROVE = "post.review"  # publishing's reviewers approve replies where the enterprise asks for it
 DM_WINDOW = timedelta(hours=48)  # fans service: replies within 48 h after the user wrote (PLATFORM_APIS)
 MAX_NOTE = 2000
 MENTION_RE = re.compile(r"@([\w\u4e00-\u9fff·.-]{1,30})")
@@ -187,40 +188,78 @@ def do_reply(member: Member, item: Item, text: str, *, canned: CannedReply | Non
         raise ActionError(_("私信回复窗口已关闭：粉丝服务只能在用户最后一次发消息后的 48 小时内回复。请改为评论回复，或等用户再次来信。"), "text")
     via = "dm" if item.kind == "dm" else ("reply" if item.kind == "comment" else "comment")
     now = clock.now()
+    review = needs_approval(item)
     with transaction.atomic():
         reply = Reply.objects.create(enterprise_id=item.enterprise_id, item=item, member=member, text=text, via=via,
-                                     state=ReplyState.QUEUED, next_attempt_at=now, created_at=now)  # fmt: skip
+                                     state=ReplyState.IN_REVIEW if review else ReplyState.QUEUED,
+                                     next_attempt_at=now, created_at=now)  # fmt: skip
         if canned is not None:
             CannedReply.objects.filter(pk=canned.pk).update(uses=F("uses") + 1)
         if item.assignee_id is None:
             Item.objects.filter(pk=item.pk, assignee=None).update(assignee=member)
         audit.record(member.enterprise, member, "item.replied", item, request=request, params=_excerpt(item),
-                     detail={"reply": reply.pk, "via": via})  # fmt: skip
-        from guanwei.inbox.replies import send_reply
-
-        transaction.on_commit(lambda: send_reply.enqueue(reply.pk, enterprise_id=item.enterprise_id))
+                     detail={"reply": reply.pk, "via": via, "review": review})  # fmt: skip
+        if review:
+            channels.send(item.enterprise, "reply.review", channels.Message(
+                title=_("有客服回复待审批"), text=text[:200], url=_url(item),
+                data={"item_id": item.pk, "reply_id": reply.pk}))  # fmt: skip
+        else:
+            _enqueue(reply)
     return reply
 
 
-def do_escalate(member: Member, items: list[Item], *, incident: Any = None, title: str = "", request: Any = None) -> Any:
-    """Hand items to PR: attach them to an incident, or open one (monitoring's incident room)."""
-    from guanwei.monitoring import incidents as room
+def _enqueue(reply: Reply) -> None:
+    from guanwei.inbox.replies import send_reply
 
-    require(member, REPLY)
-    if not items:
-        raise ActionError(_("请选择工单。"), "items")
-    for item in items:
-        _check_account(member, item)
+    transaction.on_commit(lambda: send_reply.enqueue(reply.pk, enterprise_id=reply.enterprise_id))
+
+
+def needs_approval(item: Item) -> bool:
+    """Whether the enterprise wants replies to this item approved (its ReplyApproval rules)."""
+    from django.db.models import Q
+
+    from guanwei.inbox.models import ReplyApproval
+
+    return ReplyApproval.objects.filter(
+        Q(account__isnull=True) | Q(account_id=item.account_id), Q(category="") | Q(category=item.category),
+        enterprise_id=item.enterprise_id,
+    ).exists()
+
+
+def do_review_reply(member: Member, reply: Reply, *, approve: bool, comment: str = "", request: Any = None) -> Reply:
+    """A reviewer approves a reply (it is queued and goes out) or sends it back to its author as a
+    draft with a comment. The author never approves their own reply."""
+    require(member, APPROVE)
+    if reply.enterprise_id != member.enterprise_id:
+        raise ActionError(_("没有这条回复。"))
+    if reply.member_id == member.pk:
+        raise ActionError(_("不能审批自己写的回复。"))
+    to = ReplyState.QUEUED if approve else ReplyState.DRAFT
+    updates: dict[str, Any] = {"approved_by": member, "next_attempt_at": clock.now()} if approve else {"error": comment[:300]}
     with transaction.atomic():
-        if incident is None:
-            require(member, "monitor.manage")
-            worst = max(items, key=lambda i: i.priority == "urgent")
-            incident = room.do_open_incident(member, title=(title or worst.excerpt)[:120], severity=6 if worst.priority == "urgent" else 4,
-                                             request=request)  # fmt: skip
-        elif incident.enterprise_id != member.enterprise_id:
-            raise ActionError(_("没有这个事件。"), "incident")
-        Item.objects.filter(pk__in=[i.pk for i in items]).update(incident=incident, updated_at=clock.now())
-        for item in items:
-            audit.record(member.enterprise, member, "item.escalated", item, request=request, params=_excerpt(item),
-                         detail={"incident": incident.pk})  # fmt: skip
-    return incident
+        if not transition(reply, to, expected=ReplyState.IN_REVIEW, actor=member, request=request, updates=updates,
+                          reason=comment[:100], audit_params={"excerpt": reply.text[:40]}):  # fmt: skip
+            raise ActionError(_("这条回复已经不在待审批状态。"))
+        reply.refresh_from_db()
+        if approve:
+            _enqueue(reply)
+    return reply
+
+
+def do_hide_spam(member: Member, item: Item, request: Any = None) -> Item:
+    """Mark a spam comment on our post: the item is solved as spam, audited. Weibo's API deletes
+    only the app user's own comments (comments/destroy, error 20203 — PLATFORM_APIS §2), and
+    Mastodon none of another's, so removing it is left to a person in the platform's own app (a
+    post's owner may delete comments there): the answer says so, with the link."""
+    require(member, REPLY)
+    _check_account(member, item)
+    if item.kind != "comment":
+        raise ActionError(_("只有我们微博下的评论可以标为垃圾并删除；@提及和私信请直接设为已解决。"))
+    with transaction.atomic():
+        Item.objects.filter(pk=item.pk).update(category="spam", updated_at=clock.now())
+        audit.record(member.enterprise, member, "item.hidden", item, request=request, params=_excerpt(item),
+                     detail={"comment": item.mention.remote_id, "text": item.mention.text[:200], "url": item.mention.url})  # fmt: skip
+    item.refresh_from_db()
+    if item.status != ItemStatus.SOLVED:
+        item = do_set_status(member, item, ItemStatus.SOLVED, request)
+    return item

@@ -96,6 +96,21 @@ class RoutingRule(models.Model):
         return self.name
 
 
+class ReplyApproval(models.Model):
+    """Replies that need a reviewer's approval before they go out (the enterprise chooses: an
+    account, a category, or both; empty means any). A reviewer (publishing's `post.review`
+    right) approves; the agent's own approval does not count."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=12, blank=True, choices=Category.choices)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.account_id or '*'}/{self.category or '*'}"
+
+
 class Item(models.Model):
     """客服工单 — one thing a customer said to one of our accounts that needs an answer."""
 

@@ -139,3 +139,35 @@ def test_what_may_not_be_sent_is_refused_before_anything_goes(personas, world):
     with pytest.raises(PermissionDenied):
         actions.do_reply(personas.members["ivan"], item, ANSWER)  # ivan is an editor: no inbox right
     assert Reply.objects.count() == 0
+
+
+def test_a_reply_the_enterprise_wants_approved_waits_for_a_reviewer(personas, world):
+    from guanwei.core.errors import ActionError
+    from guanwei.inbox.models import ReplyApproval
+
+    item = _complaint(personas, world)
+    ReplyApproval.objects.create(enterprise=personas.enterprise, account=item.account)  # any category
+    erin, dave = personas.members["erin"], personas.members["dave"]
+    reply = actions.do_reply(erin, item, ANSWER)
+    assert reply.state == "in_review" and replies.send(reply.pk) == "skipped" and _on_platform(world) == 0
+    actions.do_review_reply(dave, reply, approve=True)
+    assert replies.send(reply.pk) == "sent" and _on_platform(world) == 1
+    second = actions.do_reply(erin, item, "补充：退款已原路退回。")
+    with pytest.raises(ActionError):
+        actions.do_review_reply(dave, Reply.objects.get(pk=reply.pk), approve=True)  # not in review any more
+    actions.do_review_reply(dave, second, approve=False, comment="先别承诺退款")
+    second.refresh_from_db()
+    assert second.state == "draft" and second.error == "先别承诺退款"
+
+
+def test_a_spam_comment_is_marked_solved_and_audited_its_removal_left_to_a_person(personas, world):
+    """Weibo's API deletes only the app user's own comments (PLATFORM_APIS §2): guanwei marks the
+    item and audits; nothing is deleted on the platform behind the person's back."""
+    from guanwei.core.models import AuditEntry
+
+    item = _complaint(personas, world)
+    actions.do_hide_spam(personas.members["erin"], item)
+    assert Comment.objects.filter(pk=int(item.mention.remote_id)).exists()
+    item.refresh_from_db()
+    assert item.category == "spam" and item.status == "solved"
+    assert AuditEntry.objects.filter(action="item.hidden").count() == 1
