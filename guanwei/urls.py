@@ -13,6 +13,7 @@ urlpatterns = [
     path("listening/", include("guanwei.listening.urls")),
     path("publishing/", include("guanwei.publishing.urls")),
     path("monitoring/", include("guanwei.monitoring.urls")),
+    path("inbox/", include("guanwei.inbox.urls")),
     path("ops/", include("guanwei.ops.urls")),  # plus /healthz
     path("healthz", ops_views.healthz, name="healthz"),
     path("api/v1/", include("guanwei.api.urls")),  # one NinjaAPI, routers from each app

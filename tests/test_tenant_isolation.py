@@ -66,6 +66,10 @@ BY_KWARG: dict[str, Lookup] = {
     "monitor_id": lambda p, o: o["monitor"].pk,
     "incident_id": lambda p, o: o["incident"].pk,
     "import_id": lambda p, o: o["import"].pk,
+    "item_id": lambda p, o: o["item"].pk,
+    "canned_id": lambda p, o: o["canned"].pk,
+    "team_id": lambda p, o: o["team"].pk,
+    "rule_id": lambda p, o: o["rule"].pk,
     # alice's personal notice that her export is ready
     "notification_id": lambda p, o: Notification.objects.get(member=p.alice).pk,
 }
@@ -189,6 +193,7 @@ def insider_objects(personas: Personas) -> dict[str, Any]:
         "delivery": _insider_delivery(personas, channel),
         "post": _insider_post(personas),
         **_insider_rules(personas),
+        **_insider_inbox(personas),
     }
 
 
@@ -234,6 +239,31 @@ def _insider_rules(personas: Personas) -> dict[str, Any]:
         "incident": do_open_incident(personas.alice, title="insider-incident", severity=5),
         "import": Import.objects.create(enterprise=personas.enterprise, created_by=personas.alice,
                                         name="insider-import.csv", path="/nonexistent", sha256="0" * 64),
+    }
+
+
+def _insider_inbox(personas: Personas) -> dict[str, Any]:
+    """An inbox item (a customer's comment to the service account), a canned reply, a team and a
+    routing rule."""
+    from guanwei.core import clock
+    from guanwei.inbox import intake
+    from guanwei.inbox.models import CannedReply, Item, RoutingRule, Team
+    from guanwei.listening.models import Mention
+    from guanwei.listening.store import Incoming, store
+
+    personas.insider_names.extend(["insider-complaint", "insider-canned", "insider-team", "insider-routing"])
+    team = Team.objects.create(enterprise=personas.enterprise, name="insider-team")
+    rule = RoutingRule.objects.create(enterprise=personas.enterprise, name="insider-routing", position=1, team=team)
+    store(personas.enterprise, [Incoming(
+        platform="sandbox:builtin", remote_id="insider-c1", kind="comment", text="insider-complaint 酸奶变质了",
+        created_at=clock.now(), author_id="cust1", author_name="insider-customer", in_reply_to_id="9001",
+        account_id=personas.accounts["service"].pk)])  # fmt: skip
+    intake.handle(list(Mention.objects.filter(remote_id="insider-c1")))
+    return {
+        "item": Item.objects.get(mention__remote_id="insider-c1"),
+        "canned": CannedReply.objects.create(enterprise=personas.enterprise, title="insider-canned", text="您好"),
+        "team": team,
+        "rule": rule,
     }
 
 

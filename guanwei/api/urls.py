@@ -125,6 +125,7 @@ api.add_router("/", "guanwei.matrix.api.router")
 api.add_router("/", "guanwei.listening.api.router")
 api.add_router("/", "guanwei.publishing.api.router")
 api.add_router("/", "guanwei.monitoring.api.router")
+api.add_router("/", "guanwei.inbox.api.router")
 
 def not_found(request, unknown: str):  # type: ignore[no-untyped-def]
     """Unknown paths under /api/v1/ answer in JSON like every other API error."""

@@ -50,6 +50,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "post.emergency": ADMINS,  # the emergency path: one approval is enough (publishing)
     "publishing.manage": ADMINS,  # approval chains and the sensitive-word list
     "inbox.reply": ADMINS | {R.AGENT},
+    "inbox.manage": ADMINS,
+    "inbox.approve": ADMINS,  # replies the enterprise wants approved (inbox.ReplyApproval)  # service teams, their hours and SLA targets, routing rules
     "monitor.manage": ADMINS | {R.ANALYST},
     "mention.import": ADMINS | {R.ANALYST},  # files of mentions from vendors and crawlers (listening.imports)
     "campaign.manage": ADMINS | {R.CAMPAIGN},

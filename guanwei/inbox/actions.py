@@ -24,7 +24,7 @@ from guanwei.inbox.sla import hours_of
 from guanwei.matrix.models import Account
 
 REPLY = "inbox.reply"
-APPROVE = "post.review"  # publishing's reviewers approve replies where the enterprise asks for it
+APPROVE = "inbox.approve"  # who approves replies where the enterprise asks for it
 DM_WINDOW = timedelta(hours=48)  # fans service: replies within 48 h after the user wrote (PLATFORM_APIS)
 MAX_NOTE = 2000
 MENTION_RE = re.compile(r"@([\w\u4e00-\u9fff·.-]{1,30})")
@@ -263,3 +263,27 @@ def do_hide_spam(member: Member, item: Item, request: Any = None) -> Item:
     if item.status != ItemStatus.SOLVED:
         item = do_set_status(member, item, ItemStatus.SOLVED, request)
     return item
+
+
+def do_escalate(member: Member, items: list[Item], *, incident: Any = None, title: str = "", request: Any = None) -> Any:
+    """Hand items to PR: attach them to an incident, or open one (monitoring's incident room)."""
+    from guanwei.monitoring import incidents as room
+
+    require(member, REPLY)
+    if not items:
+        raise ActionError(_("请选择工单。"), "items")
+    for item in items:
+        _check_account(member, item)
+    with transaction.atomic():
+        if incident is None:
+            require(member, "monitor.manage")
+            worst = max(items, key=lambda i: i.priority == "urgent")
+            incident = room.do_open_incident(member, title=(title or worst.excerpt)[:120], severity=6 if worst.priority == "urgent" else 4,
+                                             request=request)  # fmt: skip
+        elif incident.enterprise_id != member.enterprise_id:
+            raise ActionError(_("没有这个事件。"), "incident")
+        Item.objects.filter(pk__in=[i.pk for i in items]).update(incident=incident, updated_at=clock.now())
+        for item in items:
+            audit.record(member.enterprise, member, "item.escalated", item, request=request, params=_excerpt(item),
+                         detail={"incident": incident.pk})  # fmt: skip
+    return incident

@@ -98,8 +98,8 @@ class RoutingRule(models.Model):
 
 class ReplyApproval(models.Model):
     """Replies that need a reviewer's approval before they go out (the enterprise chooses: an
-    account, a category, or both; empty means any). A reviewer (publishing's `post.review`
-    right) approves; the agent's own approval does not count."""
+    account, a category, or both; empty means any). A supervisor (the right `inbox.approve`)
+    approves; the agent's own approval does not count."""
 
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="+")

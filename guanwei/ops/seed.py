@@ -108,6 +108,7 @@ def seed_demo(base_url: str | None = None, *, with_history: bool = True) -> Seed
         connection = _seed_connection(enterprise, sandbox_url, world, report)
         _seed_accounts(enterprise, connection, world, report)
         _seed_rules(enterprise, report)
+        _seed_service(enterprise, report)
 
     if world is not None:
         # The demo accounts' fans service (私信) pushes to this connection's receiver in listening.
@@ -291,3 +292,29 @@ def _seed_history(world: Any, report: SeedReport) -> None:
         report.notes.append(f"sandbox history failed ({exc}); the demo platform starts without a past")
         return
     report.history = {k: v for k, v in dict(made).items() if v}
+
+
+# (title, text, category) — canned replies with variables, as a service team keeps them.
+DEMO_CANNED = [
+    ("致歉并登记", "{customer}您好，非常抱歉给您带来不便！我们已登记您的问题，客服会在今天内私信联系您处理。", "complaint"),
+    ("请提供订单号", "{customer}您好，麻烦私信我们您的订单号 {order} 和购买渠道，我们马上为您查询。", "inquiry"),
+    ("退换货说明", "{customer}您好，示例乳业产品如有质量问题可 7 天内无理由退换，请私信{account}订单号，我们为您安排。", "complaint"),
+    ("感谢支持", "谢谢{customer}的支持，我们会继续努力！", "praise"),
+]
+
+
+def _seed_service(enterprise: Enterprise, report: SeedReport) -> None:
+    """A service team (the agent and the admin, 9:00–21:00 every day, Chinese holidays off), a
+    routing rule for everything, and canned replies — once, written by the system like the demo's
+    monitors (an enterprise that has its own keeps them)."""
+    from guanwei.inbox.models import CannedReply, RoutingRule, Team
+
+    if Team.objects.filter(enterprise=enterprise).exists():
+        return
+    team = Team.objects.create(enterprise=enterprise, name="客服中心", hours="mon-sun 09:00-21:00",
+                               first_response_min={"urgent": 15, "normal": 60, "low": 240})  # fmt: skip
+    team.members.set(Member.objects.filter(enterprise=enterprise, role__in=[Role.AGENT, Role.ADMIN]))
+    RoutingRule.objects.create(enterprise=enterprise, name="全部进客服中心", team=team, position=100)
+    for title, text, category in DEMO_CANNED:
+        CannedReply.objects.get_or_create(enterprise=enterprise, title=title, defaults={"text": text, "category": category})
+    report.created["service team"] += 1

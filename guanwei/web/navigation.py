@@ -145,6 +145,30 @@ AREAS: tuple[Area, ...] = (
                 _("待处理的客户消息、分派与回复。"),
             ),
             Link(
+                pgettext_lazy("nav", "超时工单"),
+                "inbox:breached",
+                "inbox.reply",
+                _("超过首次响应时限的工单。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "快捷回复"),
+                "inbox:canned",
+                "inbox.reply",
+                _("常用回复模板，可带客户昵称、订单号等变量。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "服务报表"),
+                "inbox:reports",
+                "inbox.reply",
+                _("工单量、响应与解决用时、按客服和客服组的达标率。"),
+            ),
+            Link(
+                pgettext_lazy("nav", "客服组与分派规则"),
+                "inbox:teams",
+                "inbox.manage",
+                _("营业时间、响应时限、分派方式，以及工单进入哪个组。"),
+            ),
+            Link(
                 pgettext_lazy("nav", "客户"),
                 "inbox:customers",
                 "inbox.reply",

@@ -147,7 +147,7 @@ def test_a_reply_the_enterprise_wants_approved_waits_for_a_reviewer(personas, wo
 
     item = _complaint(personas, world)
     ReplyApproval.objects.create(enterprise=personas.enterprise, account=item.account)  # any category
-    erin, dave = personas.members["erin"], personas.members["dave"]
+    erin, dave = personas.members["erin"], personas.members["bob"]  # bob: an admin approves
     reply = actions.do_reply(erin, item, ANSWER)
     assert reply.state == "in_review" and replies.send(reply.pk) == "skipped" and _on_platform(world) == 0
     actions.do_review_reply(dave, reply, approve=True)
