@@ -69,5 +69,14 @@ def dispatch(name: str, *, batch: int = BATCH, max_batches: int = 20) -> int:
 
 
 def dispatch_all() -> dict[str, int]:
-    """Every registered consumer, one after another (the job listening.dispatch)."""
-    return {name: dispatch(name) for name in sorted(CONSUMERS)}
+    """Every registered consumer, one after another (the job listening.dispatch). A consumer
+    that fails keeps its cursor (it is given the same mentions next time) and does not hold up
+    the others: the inbox's bug must not silence monitoring's alerts."""
+    given: dict[str, int] = {}
+    for name in sorted(CONSUMERS):
+        try:
+            given[name] = dispatch(name)
+        except Exception:  # isolation: logged with its traceback, retried at the next run
+            log.exception("listening.dispatch_failed consumer=%s", name)
+            given[name] = -1
+    return given

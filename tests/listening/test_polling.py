@@ -130,6 +130,11 @@ def test_consumers_see_every_mention_once_in_id_order(personas, world, settings)
         from guanwei.listening.models import ConsumerCursor
 
         assert ConsumerCursor.objects.get(name="test-consumer").last_id == seen[-1]  # not moved
+        # the job goes on past a failing consumer: the others are still handed their mentions
+        with mock.patch.object(consumers, "SETTLE_S", 0):
+            given = consumers.dispatch_all()
+        assert given["test-consumer"] == -1 and given["monitoring"] > 0
+        assert ConsumerCursor.objects.get(name="test-consumer").last_id == seen[-1]
     finally:
         consumers.CONSUMERS.pop("test-consumer", None)
 
