@@ -22,12 +22,12 @@ the sandbox's `crisis` scenario plays live (`guanwei sandbox scenario crisis --m
 
 Latency, per monitor's first alert: the receiver's arrival time − the crossing moment. The
 crossing moment is found afterwards from what the monitor could see: the seeded counters plus
-the Mentions listening stored, at their time on the sandbox, replayed minute by minute
-through the detector's own `spikes.assess` (with the monitor's rule); the first minute at which
-the alert's kind is found (`end`), and the crossing moment is the later of the last mention
-before `end` (the one that tipped it) and `end` − 1 minute (the detector reads whole minutes, and
-a duration condition ripens with time, not with a mention). What listening never saw is not counted (the demo has no
-keyword search: monitors see what reaches the official accounts).
+the Mentions listening stored, at their time on the sandbox, replayed through the detector's own
+`spikes.assess` with its own semantics (the hour ends with the minute under way): at each seen
+mention's time, with the counts up to it, and at each minute's start (a duration condition ripens
+with time, not with a mention); the first moment with a finding of any kind is the crossing. What
+listening never saw is not counted (the demo has no keyword search: monitors see what reaches
+the official accounts).
 
 `RESULT`: `alerts` (monitors that alerted), `monitors`, `p50_latency_s`, `p95_latency_s`,
 `max_latency_s`, `signatures_ok`, `deliveries`, `rounds`, `speed`; and where the time went
@@ -178,26 +178,35 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                     continue
                 matcher = compile_rules({monitor.pk: monitor.rule})
                 seen = [m for m, hits in zip(mentions, hits_of(matcher, mentions), strict=True) if hits]
+                # the seeded "usual" rows (all before the round's start; the consumer's rows
+                # are rebuilt below from the mentions)
                 series: dict[datetime, tuple[int, int]] = {
-                    r.minute: (r.volume, r.negative) for r in MinuteCount.objects.filter(monitor=monitor, minute__lt=started - timedelta(minutes=5))
+                    r.minute: (r.volume, r.negative) for r in MinuteCount.objects.filter(monitor=monitor, minute__lt=now)
                 }  # fmt: skip
-                for m in seen:
-                    minute = m.created_at.replace(second=0, microsecond=0)
-                    v, n = series.get(minute, (0, 0))
-                    series[minute] = (v + 1, n + (m.sentiment == "negative"))
-                counts = spikes.SeriesCounts(series)
-                end = started.replace(second=0, microsecond=0)
-                crossing = None
-                tipping = None
-                while end <= first.created_at + timedelta(minutes=1):
-                    end += timedelta(minutes=1)
-                    found = spikes.assess(counts, monitor.rule_since, AlertRule(min_duration=2), end, tz).findings
-                    if found:
-                        before = [m for m in seen if m.created_at < end]
-                        tipping = before[-1] if before else None
-                        # the detector reads whole minutes: what holds at `end` holds from the
-                        # start of the minute before it, or from the tipping mention if later
-                        crossing = max(tipping.created_at, end - timedelta(minutes=1)) if tipping else end
+                # The earliest moment the stored data satisfied the detector, with its own
+                # semantics (the hour ends with the minute under way): at each seen mention's
+                # time (counts up to it) and at each minute's start (a duration condition ripens
+                # with time, not with a mention). `spikes.assess(end=the next minute)`.
+                base_series = dict(series)
+                rule = AlertRule(min_duration=2)
+                crossing = tipping = None
+                events = sorted([(m.created_at, m) for m in seen]
+                                + [(started.replace(second=0, microsecond=0) + timedelta(minutes=k), None)
+                                   for k in range(int((first.created_at - started).total_seconds() // 60) + 3)],
+                                key=lambda e: e[0])  # fmt: skip
+                counted = dict(base_series)
+                for at, m in events:
+                    if at > first.created_at + timedelta(minutes=1):
+                        break
+                    if m is not None:
+                        minute = at.replace(second=0, microsecond=0)
+                        v, n = counted.get(minute, (0, 0))
+                        counted[minute] = (v + 1, n + (m.sentiment == "negative"))
+                    minute = at.replace(second=0, microsecond=0)
+                    end = minute + timedelta(minutes=1) if at > minute else minute
+                    if spikes.assess(spikes.SeriesCounts(counted), monitor.rule_since, rule, end, tz).findings:
+                        crossing = at
+                        tipping = m if m is not None else next((x for x in reversed(seen) if x.created_at <= at), None)
                         break
                 if crossing is None:
                     continue
