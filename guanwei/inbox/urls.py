@@ -12,6 +12,7 @@ urlpatterns = [
     path("breached", views.breached, name="breached"),
     path("reports", views.reports, name="reports"),
     path("items/<int:item_id>/", views.item, name="item"),
+    path("items/<int:item_id>/presence", views.presence, name="presence"),
     path("canned/", views.canned, name="canned"),
     path("canned/<int:canned_id>/delete", views.canned_delete, name="canned_delete"),
     path("teams/", views.teams, name="teams"),

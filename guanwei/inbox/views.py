@@ -35,6 +35,7 @@ from guanwei.inbox.models import (
     RoutingRule,
     Team,
 )
+from guanwei.inbox.presence import PRESENCE_POLL_S, looking
 from guanwei.matrix.models import Account
 
 REPLY = actions.REPLY
@@ -245,6 +246,15 @@ def item(request: HttpRequest, item_id: int) -> HttpResponse:
     return _item_page(request, current)
 
 
+@member_required(REPLY)
+@require_GET
+def presence(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Who else is looking at the item (htmx, every PRESENCE_POLL_S)."""
+    current = queries.item_for(request.member, item_id)
+    return render(request, "inbox/_presence.html", {"item": current, "others": looking(current.pk, request.member),
+                                                    "poll_s": PRESENCE_POLL_S})  # fmt: skip
+
+
 def _prefill(request: HttpRequest, item: Item) -> tuple[str, CannedReply | None]:
     """?canned=<id>&order=<no>: the canned reply's text with its variables filled in."""
     canned_id = queries.as_id(request.GET.get("canned", ""))
@@ -278,6 +288,7 @@ def _item_page(request: HttpRequest, item: Item, *, errors: dict[str, str] | Non
         "dm_minutes": int(left.total_seconds() % 3600 // 60) if left is not None and left > timedelta(0) else 0,
         "other_statuses": [s for s in ItemStatus.choices if s[0] != item.status],
         "may_approve": can(member, actions.APPROVE),
+        "others": looking(item.pk, member), "poll_s": PRESENCE_POLL_S,
     } | _choices(member), status=status)  # fmt: skip
 
 

@@ -316,3 +316,13 @@ def test_a_spam_comment_is_marked_and_solved(personas, client_for, items):
     client_for("erin").post(f"/inbox/items/{item.pk}/", {"action": "spam"})
     item.refresh_from_db()
     assert item.category == "spam" and item.status == "solved"
+
+
+def test_two_agents_on_one_item_see_each_other(personas, client_for, items):
+    item = next(iter(items.values()))
+    url = f"/inbox/items/{item.pk}/"
+    erin, bob = client_for("erin"), client_for("bob")
+    assert "也在查看" not in page(erin.get(url))  # alone
+    assert "Erin 客服 也在查看" in page(bob.get(url))
+    assert "Bob 管理员 也在查看" in page(erin.get(url + "presence"))  # the poll
+    assert client_for("mallory").get(url + "presence").status_code == 404
