@@ -195,8 +195,14 @@ def do_reply(member: Member, item: Item, text: str, *, canned: CannedReply | Non
                                      next_attempt_at=now, created_at=now)  # fmt: skip
         if canned is not None:
             CannedReply.objects.filter(pk=canned.pk).update(uses=F("uses") + 1)
-        if item.assignee_id is None:
-            Item.objects.filter(pk=item.pk, assignee=None).update(assignee=member)
+        # One agent answers an item: the reply takes it (a conditional update), and someone
+        # else's item is refused — two agents racing on one item send one reply.
+        from django.db.models import Q
+
+        if not Item.objects.filter(Q(assignee=None) | Q(assignee=member), pk=item.pk).update(assignee=member):
+            item.refresh_from_db()
+            holder = item.assignee.display_name if item.assignee else "—"
+            raise ActionError(_("这条工单由 %(name)s 处理：请先请对方转给你，回复已保留在输入框里。") % {"name": holder}, "text")
         audit.record(member.enterprise, member, "item.replied", item, request=request, params=_excerpt(item),
                      detail={"reply": reply.pk, "via": via, "review": review})  # fmt: skip
         if review:
@@ -287,3 +293,30 @@ def do_escalate(member: Member, items: list[Item], *, incident: Any = None, titl
             audit.record(member.enterprise, member, "item.escalated", item, request=request, params=_excerpt(item),
                          detail={"incident": incident.pk})  # fmt: skip
     return incident
+
+
+MAX_TAGS, MAX_TAG = 10, 20
+
+
+def do_set_customer_note(member: Member, item: Item, *, tags: str, note: str, request: Any = None) -> Any:
+    """The customer's tags (comma- or space-separated) and note, kept for every item of theirs."""
+    from guanwei.inbox.models import CustomerNote
+
+    require(member, REPLY)
+    _check_account(member, item)
+    if item.author is None:
+        raise ActionError(_("这条工单没有可识别的客户。"))
+    found = [t for t in re.split(r"[,，、\s]+", tags.strip()) if t]
+    if len(found) > MAX_TAGS or any(len(t) > MAX_TAG or "\x00" in t for t in found):
+        raise ActionError(_("最多 %(n)d 个标签，每个最长 %(m)d 个字。") % {"n": MAX_TAGS, "m": MAX_TAG}, "tags")
+    note = note.strip()
+    if len(note) > MAX_NOTE or "\x00" in note:
+        raise ActionError(_("请填写内容（最长 2000 个字）。"), "note")
+    with transaction.atomic():
+        saved, _created = CustomerNote.objects.update_or_create(
+            author=item.author, defaults={"enterprise_id": item.enterprise_id, "tags": list(dict.fromkeys(found)),
+                                          "note": note, "updated_by": member, "updated_at": clock.now()})  # fmt: skip
+        audit.record(member.enterprise, member, "customer.noted", item, request=request, params=_excerpt(item),
+                     detail={"tags": saved.tags})  # fmt: skip
+    return saved
+

@@ -224,6 +224,23 @@ class ItemNote(models.Model):
         return self.text[:30]
 
 
+class CustomerNote(models.Model):
+    """What the service team keeps about a customer (a platform user), across accounts: tags
+    (VIP, 多次投诉, 媒体 …) and a note. Shown in the customer panel of each of their items."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    author = models.OneToOneField(Author, on_delete=models.CASCADE, related_name="service_note")
+    tags = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+    updated_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(default=clock.now)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return ", ".join(self.tags)
+
+
 class CannedReply(models.Model):
     """A saved answer with variables: {customer}, {account}, {order} …"""
 

@@ -207,6 +207,12 @@ def _review(request: HttpRequest, item: Item) -> None:
     messages.success(request, _("已批准，回复将发出。") if approve else _("已退回给撰写人。"))
 
 
+def _customer(request: HttpRequest, item: Item) -> None:
+    actions.do_set_customer_note(request.member, item, tags=request.POST.get("tags", "")[:400],
+                                 note=request.POST.get("note", "")[: actions.MAX_NOTE + 1], request=request)  # fmt: skip
+    messages.success(request, _("客户信息已保存。"))
+
+
 def _spam(request: HttpRequest, item: Item) -> None:
     actions.do_hide_spam(request.member, item, request)
     messages.success(request, _("已标为垃圾评论并解决。微博接口只能删除自己的评论：请在微博客户端删除这条评论。"))
@@ -221,7 +227,7 @@ def _escalate(request: HttpRequest, item: Item) -> None:
 
 ITEM_ACTIONS: dict[str, Callable[[HttpRequest, Item], None]] = {
     "take": _take, "assign": _assign, "status": _status, "note": _note, "reply": _reply, "escalate": _escalate,
-    "review": _review, "spam": _spam,
+    "review": _review, "spam": _spam, "customer": _customer,
 }  # fmt: skip
 KEEP_TEXT = {"reply", "note"}  # refused: the page again with the typed text and the reason
 

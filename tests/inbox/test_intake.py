@@ -146,3 +146,17 @@ def test_two_agents_taking_one_item_at_once_one_wins(personas, team):
     item.refresh_from_db()
     assert item.assignee == personas.members[winners[0]]
     assert personas.members[winners[0]].display_name in next(o for o in outcomes if o.startswith("refused"))
+
+
+def test_an_item_someone_else_handles_is_not_answered_twice(personas, team):
+    from guanwei.core.errors import ActionError
+
+    say(personas, "请问怎么开发票？", author="twice")
+    item = Item.objects.get()
+    holder = item.assignee
+    other = personas.members["bob"] if holder != personas.members["bob"] else personas.members["erin"]
+    with pytest.raises(ActionError, match=holder.display_name):
+        actions.do_reply(other, item, "您好，请提供订单号。")
+    assert not item.replies.exists()
+    actions.do_reply(holder, item, "您好，请提供订单号。")
+    assert item.replies.count() == 1

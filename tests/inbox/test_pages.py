@@ -326,3 +326,17 @@ def test_two_agents_on_one_item_see_each_other(personas, client_for, items):
     assert "Erin 客服 也在查看" in page(bob.get(url))
     assert "Bob 管理员 也在查看" in page(erin.get(url + "presence"))  # the poll
     assert client_for("mallory").get(url + "presence").status_code == 404
+
+
+def test_the_customer_keeps_tags_and_a_note_across_their_items(personas, client_for, items):
+    item = items["complaint"]
+    url = f"/inbox/items/{item.pk}/"
+    erin = client_for("erin")
+    erin.post(url, {"action": "customer", "tags": "VIP，多次投诉", "note": "上月已补发一箱"})
+    html = page(erin.get(url))
+    assert "VIP，多次投诉" in html and "上月已补发一箱" in html
+    assert erin.post(url, {"action": "customer", "tags": "标" * 30, "note": ""}).status_code == 302  # refused, said
+    from guanwei.inbox.models import CustomerNote
+
+    assert CustomerNote.objects.get().tags == ["VIP", "多次投诉"]
+    assert client_for("mallory").post(url, {"action": "customer", "tags": "x"}).status_code == 404
