@@ -203,7 +203,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                         v, n = counted.get(minute, (0, 0))
                         counted[minute] = (v + 1, n + (m.sentiment == "negative"))
                     minute = at.replace(second=0, microsecond=0)
-                    end = minute + timedelta(minutes=1) if at > minute else minute
+                    # just after `at`, the detector's hour ends with the minute under way (at a
+                    # minute's start too: the moment after it, that minute is under way)
+                    end = minute + timedelta(minutes=1)
                     if spikes.assess(spikes.SeriesCounts(counted), monitor.rule_since, rule, end, tz).findings:
                         crossing = at
                         tipping = m if m is not None else next((x for x in reversed(seen) if x.created_at <= at), None)

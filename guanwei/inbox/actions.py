@@ -202,7 +202,7 @@ def do_reply(member: Member, item: Item, text: str, *, canned: CannedReply | Non
         if not Item.objects.filter(Q(assignee=None) | Q(assignee=member), pk=item.pk).update(assignee=member):
             item.refresh_from_db()
             holder = item.assignee.display_name if item.assignee else "—"
-            raise ActionError(_("这条工单由 %(name)s 处理：请先请对方转给你，回复已保留在输入框里。") % {"name": holder}, "text")
+            raise ActionError(_("这条工单由 %(name)s 处理：请先让对方转给你，回复已保留在输入框里。") % {"name": holder}, "text")
         audit.record(member.enterprise, member, "item.replied", item, request=request, params=_excerpt(item),
                      detail={"reply": reply.pk, "via": via, "review": review})  # fmt: skip
         if review:

@@ -247,10 +247,10 @@ def report(member: Member, period: str) -> dict[str, Any]:
     tz = ZoneInfo(member.enterprise.time_zone)
     local_now = now.astimezone(tz)
     midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    hours = Counter(
-        created.astimezone(tz).hour
-        for created in visible(member).filter(created_at__gte=midnight, status=ItemStatus.OPEN)
-        .values_list("created_at", flat=True)[:REPORT_ROWS]
+    hours = Counter(  # by when the customer said it (an item stored late counts in its hour)
+        said.astimezone(tz).hour
+        for said in visible(member).filter(said_at__gte=midnight, status=ItemStatus.OPEN)
+        .values_list("said_at", flat=True)[:REPORT_ROWS]
     )  # fmt: skip
     return {
         "period": name, "periods": list(PERIODS), "total": len(rows), "truncated": len(rows) >= REPORT_ROWS,

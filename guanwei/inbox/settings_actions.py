@@ -85,7 +85,7 @@ def do_save_team(member: Member, team: Team | None, *, name: str, hours: str, al
     try:
         businesstime.parse_weekly(hours)
     except ValueError as exc:
-        raise ActionError(str(exc), "hours") from None
+        raise ActionError(_("营业时间写法不对（%(reason)s）。请按“星期 开始-结束”写，时间在 00:00 到 24:00 之间，例如 mon-fri 09:00-12:00,13:00-18:00; sat 10:00-16:00。") % {"reason": str(exc)[:120]}, "hours") from None
     if assign_mode not in ASSIGN_MODES:
         raise ActionError(_("没有这种分派方式。"), "assign_mode")
     if not 1 <= int(max_open_per_agent) <= 1000:

@@ -389,6 +389,8 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
                 post = room.do_draft_statement(member, current, text=request.POST.get("text", "")[:5001],
                                                accounts=ids, request=request)  # fmt: skip
                 messages.success(request, _("声明已送审。批准后立即发出；发出后，回复的情感会显示在这里。"))
+                for reason in {t.manual_reason for t in post.targets.all() if t.manual_reason}:
+                    messages.warning(request, _("注意：这条声明将成为人工发布任务——%(reason)s 现在修改正文可避免。") % {"reason": reason})
                 return redirect("publishing:post", post.pk)
             elif action == "update":
                 owner_id = request.POST.get("owner", "")
@@ -425,13 +427,14 @@ def _story(member, current, *, charts: bool = False) -> dict:  # type: ignore[no
     bars, peak, chart, spread = [], 1, "", None
     if current.monitor:
         hour = queries.TRUNC_PY["hour"]
-        marks = {hour(s.at.astimezone(tz).replace(tzinfo=None)) for s in said}
+        out = [s for s in said if s.at is not None]  # a statement still in review or waiting has no time yet
+        marks = {hour(s.at.astimezone(tz).replace(tzinfo=None)) for s in out}
         rows = queries.series(current.monitor, start, "hour", tz)
         bars, peak = _bars(rows, marks)
         spread = spreaders.spreaders(current.monitor, start, end)
         if charts:
             by_hour: dict[datetime, list[dict]] = {}
-            for s in said:
+            for s in out:
                 by_hour.setdefault(hour(s.at.astimezone(tz).replace(tzinfo=None)), []).append(
                     {"kind": "statement", "label": pgettext("chart mark", "声明"), "detail": f"@{s.account}：{s.text[:60]}"})
             chart = _volume_chart(rows, "hour", by_hour, negative_line=True)

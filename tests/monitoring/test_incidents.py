@@ -92,7 +92,9 @@ def test_a_statement_drafted_in_the_room_goes_through_the_emergency_path_and_is_
     dave's one approval schedules it; until it is out the room shows its state."""
     from guanwei.publishing.models import Post
 
-    incident = Incident.objects.create(enterprise=personas.enterprise, title="变质传闻", severity=6, opened_by=personas.bob)
+    monitor = Monitor.objects.create(enterprise=personas.enterprise, name="危机词", rule="变质")
+    incident = Incident.objects.create(enterprise=personas.enterprise, title="变质传闻", severity=6, opened_by=personas.bob,
+                                       monitor=monitor)  # fmt: skip
     bob = client_for("bob")
     response = bob.post(f"/monitoring/incidents/{incident.pk}/", {
         "action": "statement", "text": "关于网传产品变质的情况说明：已封存批次，送第三方检测。",
@@ -102,6 +104,7 @@ def test_a_statement_drafted_in_the_room_goes_through_the_emergency_path_and_is_
     assert post.content_type == "crisis" and post.emergency and post.targets.get().state == "in_review"
     (said,) = incidents.statements(incident)
     assert said.at is None and said.drafted_here and said.post_id == post.pk
+    assert bob.get(f"/monitoring/incidents/{incident.pk}/").status_code == 200  # its timeline, before it is out
     client_for("dave").post(f"/publishing/posts/{post.pk}/approve")
     assert post.targets.get().state == "scheduled"
     assert f"/publishing/posts/{post.pk}/" in bob.get(f"/monitoring/incidents/{incident.pk}/").content.decode()
