@@ -92,3 +92,15 @@ def test_a_huge_fault_count_is_a_field_error(operator_client) -> None:  # type: 
     form = {"action": "add", "endpoint": "*", "kind": "http_5xx", "probability": "1",
             "delay_s": "1", "http_status": "503", "times": "9" * 30}  # fmt: skip
     assert operator_client.post("/sandbox/faults/", form).status_code == 400
+
+
+@pytest.mark.parametrize("moment", ["0820-06-29T03:23:44.50+22:34", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_api_date_times_with_offsets_postgresql_cannot_store_are_taken_in_utc_or_refused(personas, client_for, moment) -> None:  # type: ignore[no-untyped-def]
+    """ISO 8601 allows an offset like +22:34; PostgreSQL stores ±15:59 at most: the API keeps
+    input date-times in UTC, and one that has no UTC time in years 1–9999 is a 422 — never a 500."""
+    client = client_for("bob")
+    response = client.get("/api/v1/mentions", {"since": moment})
+    assert response.status_code in (200, 422), response.content[:300]
+    post = client.post("/api/v1/posts", {"text": "新品上市", "accounts": [personas.parent_account.pk], "scheduled_at": moment},
+                       content_type="application/json")  # fmt: skip
+    assert post.status_code in (201, 422), post.content[:300]

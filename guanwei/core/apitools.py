@@ -8,14 +8,33 @@ real list, e.g. 10**20, is a 422 naming the field instead of an integer the data
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Annotated
+
 from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
-from pydantic import model_validator
+from pydantic import AfterValidator, model_validator
 
 from guanwei.core.models import Member
 
 MAX_PAGE = 1_000_000
+
+
+def _in_utc(value: datetime) -> datetime:
+    """A date-time from a caller, in UTC: an offset like +22:34 is valid ISO 8601 but beyond what
+    PostgreSQL stores (±15:59), and a time at the edge of year 1 or 9999 may not convert — a 422
+    naming the field, never a database error."""
+    if value.tzinfo is None:
+        return value  # naive: the action that takes it says what it needs
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("a date-time between the years 1 and 9999") from None
+
+
+#: An input date-time field of an API schema (query or body): kept in UTC.
+Moment = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 def member_of(request: HttpRequest) -> Member:

@@ -12,7 +12,7 @@ from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 from pydantic import field_validator
 
-from guanwei.core.apitools import Pages, member_of
+from guanwei.core.apitools import Moment, Pages, member_of
 from guanwei.core.permissions import get_for, require
 from guanwei.listening import imports, queries
 from guanwei.listening.models import Import
@@ -68,7 +68,7 @@ class MentionOut(Schema):
 class MentionFilter(Schema):
     account: int | None = Field(None, description="an account id")
     kind: Literal["status", "comment", "repost", "dm"] | None = Field(None, description="the item's kind")
-    since: datetime | None = Field(None, description="received at or after (ISO 8601)")
+    since: Moment | None = Field(None, description="received at or after (ISO 8601)")
 
     @field_validator("since", mode="before")
     @classmethod

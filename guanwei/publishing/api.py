@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from guanwei.core.apitools import ObjectBody, Pages, member_of
+from guanwei.core.apitools import Moment, ObjectBody, Pages, member_of
 from guanwei.core.errors import ActionError
 from guanwei.core.permissions import get_for, require
 from guanwei.publishing import actions
@@ -61,7 +61,7 @@ class ImageIn(Schema):
 class PostIn(ObjectBody):
     text: str = Field(..., max_length=5000, description="the post; for a repost, the comment (may be empty)")
     accounts: list[int] = Field(..., min_length=1, max_length=50)
-    scheduled_at: datetime | None = Field(None, description="ISO-8601 with zone; null: as soon as approved")
+    scheduled_at: Moment | None = Field(None, description="ISO-8601 with zone; null: as soon as approved")
     variants: dict[int, str] | None = Field(None, description="per account id: its own text")
     content_type: ContentType = "general"
     series: int | None = None
@@ -73,7 +73,7 @@ class PostIn(ObjectBody):
 
 class PostEdit(ObjectBody):
     text: str | None = Field(None, max_length=5000)
-    scheduled_at: datetime | None = None
+    scheduled_at: Moment | None = None
     variants: dict[int, str] | None = None
     accounts: list[int] | None = Field(None, min_length=1, max_length=50)
     content_type: ContentType | None = None
@@ -82,7 +82,7 @@ class PostEdit(ObjectBody):
 
 
 class ScheduleIn(Schema):
-    scheduled_at: datetime | None = None
+    scheduled_at: Moment | None = None
 
 
 class CommentIn(Schema):
