@@ -93,7 +93,7 @@ def part_store(quick: bool) -> dict:
 
     from guanwei.core.models import Enterprise
     from guanwei.listening.models import Mention, Voice
-    from guanwei.listening.store import store
+    from guanwei.listening.store import prepare, store
 
     if not (data_dir() / "ced" / "cascades.jsonl.gz").exists():
         return {"store_skipped": "no CED data (set GUANWEI_DATA_DIR)"}
@@ -105,8 +105,9 @@ def part_store(quick: bool) -> dict:
     for item in ced_items(100_000 if quick else None):
         batch.append(item)
         if len(batch) == 1000:
+            prepared = prepare(enterprise, batch)  # as listening's callers: outside the transaction
             with transaction.atomic():
-                result = store(enterprise, batch)
+                result = store(enterprise, prepared)
             stored += result.stored
             received += result.received
             batch = []

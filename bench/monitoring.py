@@ -165,7 +165,7 @@ def child(quick: bool, serial: bool) -> dict[str, Any]:
     from guanwei.core.models import Enterprise
     from guanwei.listening import consumers
     from guanwei.listening.models import Mention
-    from guanwei.listening.store import store
+    from guanwei.listening.store import prepare, store
     from guanwei.monitoring import matching
     from guanwei.monitoring.models import MinuteCount, Monitor, MonitorMatch
     from guanwei.textkit.normalize import fold
@@ -198,8 +198,9 @@ def child(quick: bool, serial: bool) -> dict[str, Any]:
 
     def flush() -> None:
         nonlocal stored, received
+        prepared = prepare(enterprise, batch)  # as listening's callers: outside the transaction
         with transaction.atomic():
-            result = store(enterprise, batch)
+            result = store(enterprise, prepared)
         stored += result.stored
         received += result.received
         batch.clear()
@@ -235,7 +236,7 @@ def child(quick: bool, serial: bool) -> dict[str, Any]:
     print(f"  pipeline: {stored:,} in {seconds:.1f} s", file=sys.stderr)
 
     # The matcher alone, the raw automaton and the naive baseline on the stored texts.
-    mentions = list(Mention.objects.filter(enterprise=enterprise).select_related("author", "account").order_by("pk"))
+    mentions = matching.rows_of(Mention.objects.filter(enterprise=enterprise).order_by("pk"))
     texts = [matching.match_text(m) for m in mentions]
     matcher = matching.matcher_for(enterprise.pk)
     assert matcher is not None
@@ -276,10 +277,10 @@ def child(quick: bool, serial: bool) -> dict[str, Any]:
     ).iterator(chunk_size=20_000):
         stored_hits[mention_id].add(monitor_id)
     result["match_mismatches"] = sum(
-        set(hits) != stored_hits.get(m.pk, set()) for m, hits in zip(mentions, found, strict=True)
+        set(hits) != stored_hits.get(m.id, set()) for m, hits in zip(mentions, found, strict=True)
     )
-    sentiment = {m.pk: m.sentiment for m in mentions}
-    moment = {m.pk: m.created_at.replace(second=0, microsecond=0) for m in mentions}
+    sentiment = {m.id: m.sentiment for m in mentions}
+    moment = {m.id: m.created_at.replace(second=0, microsecond=0) for m in mentions}
     recount: dict[tuple[int, datetime], Counter[str]] = defaultdict(Counter)
     for mention_id, monitors in stored_hits.items():
         for monitor_id in monitors:

@@ -49,11 +49,16 @@ def _allow_flushing_audit_log_on_sqlite() -> None:
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Login throttling and other counters live in the cache; every test starts from zero."""
+    from django.conf import settings
     from django.core.cache import cache
+    from django.utils import translation
 
     from guanwei.monitoring import matching
 
     cache.clear()
+    # A request in English (LocaleMiddleware activates the language in this thread and nothing
+    # deactivates it) must not leave the next test's texts in English.
+    translation.activate(settings.LANGUAGE_CODE)
     # Compiled matchers are kept per process, stamped by (count, largest id, latest change) of the
     # monitors; a rolled-back test gives its ids and its frozen clock to the next one.
     matching._cache.clear()

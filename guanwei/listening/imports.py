@@ -44,7 +44,7 @@ from guanwei.core.errors import ActionError
 from guanwei.core.models import Member
 from guanwei.core.permissions import require
 from guanwei.listening.models import Import, ImportState, Mention
-from guanwei.listening.store import MAX_TEXT, Incoming, store
+from guanwei.listening.store import MAX_TEXT, Incoming, prepare, store
 
 log = logging.getLogger("guanwei.listening.imports")
 
@@ -454,8 +454,9 @@ def load(job: Import, layout_name: str, tz: ZoneInfo) -> None:
 
     def flush() -> None:
         nonlocal stored, duplicates
+        prepared = prepare(job.enterprise, batch)  # the CPU work, outside the transaction
         with transaction.atomic():
-            result = store(job.enterprise, batch)
+            result = store(job.enterprise, prepared)
         stored += result.stored
         duplicates += result.duplicates
         batch.clear()

@@ -20,7 +20,7 @@ from django.db import transaction
 
 from guanwei.core import clock
 from guanwei.listening.models import DEFAULT_KINDS, READS, Stream, StreamKind, StreamRun
-from guanwei.listening.store import Incoming, store
+from guanwei.listening.store import Incoming, prepare, store
 from guanwei.matrix import connectors
 from guanwei.matrix.health import record_platform_error, record_platform_ok
 from guanwei.matrix.models import HOURLY_CALLS, Account
@@ -131,9 +131,10 @@ def poll(stream: Stream) -> StreamRun:
     for item in items:
         if newest is None or _newer(str(item.id), str(newest.id)):
             newest = item
+    prepared = prepare(account.enterprise, incoming)  # the CPU work, outside the transaction
     now = clock.now()
     with transaction.atomic():
-        result = store(account.enterprise, incoming)
+        result = store(account.enterprise, prepared)
         fields = {
             "last_polled_at": now, "last_success_at": now, "last_error": "", "last_error_detail": "",
             "next_poll_at": now + timedelta(seconds=stream.interval_s),

@@ -3,7 +3,8 @@ the processing every area wants done once (normalise → sentiment and emotion �
 voice), in batches with bulk writes.
 
 `store(enterprise, items)` runs in the caller's transaction (a stream's cursor moves in the same
-one, so a crash re-reads and never skips). A duplicate — an item already stored, twice in the
+one, so a crash re-reads and never skips). The CPU-heavy part, `prepare(enterprise, items)`, may
+run before that transaction (callers do: on SQLite a transaction holds the one write lock). A duplicate — an item already stored, twice in the
 batch, or stored meanwhile by another worker — is a no-op (the unique constraint decides).
 
 Voices: near-duplicates in one batch are grouped by textkit's `group_voices` (MinHash); across
@@ -156,10 +157,10 @@ def _authors(enterprise: Enterprise, items: list[Incoming], now: datetime) -> di
     return {key: row[0] for key, row in existing.items()}
 
 
-def _voices(enterprise: Enterprise, texts: list[str], prints: list[int], now: datetime) -> list[int]:
-    """The voice id of each text: the batch's near-duplicates share one, which joins (or starts)
-    the voice of the group's first fingerprint."""
-    groups = fp.group_voices(texts) if len(texts) > 1 else [0] * len(texts)
+def _voices(enterprise: Enterprise, groups: list[int], prints: list[int], now: datetime) -> list[int]:
+    """The voice id of each text: the batch's near-duplicates (`groups`, textkit's
+    group_voices) share one, which joins (or starts) the voice of the group's first
+    fingerprint."""
     key_of_group: dict[int, int] = {}
     keys = []
     for group, value in zip(groups, prints, strict=True):
@@ -178,29 +179,51 @@ def _voices(enterprise: Enterprise, texts: list[str], prints: list[int], now: da
     return [known[k] for k in keys]
 
 
-def store(enterprise: Enterprise, items: list[Incoming]) -> Stored:
-    """Store the new items of `items` as Mentions (see the module's docstring)."""
+@dataclass
+class Prepared:
+    """A batch with its processing done (`prepare`): what `store` then writes."""
+
+    received: int
+    todo: list[Incoming]
+    texts: list[str]
+    folded: list[str]
+    moods: list[str]
+    emotions: list[str]
+    prints: list[int]
+    groups: list[int]
+
+
+def prepare(enterprise: Enterprise, items: list[Incoming]) -> Prepared:
+    """The batch's new items (not stored yet) and their processing: normalise, sentiment and
+    emotion, fingerprint, near-duplicate groups. Reads, never writes: call it before the
+    transaction that stores, so the CPU work does not hold the database's write lock (on SQLite
+    one writer at a time: a consumer waited for the store's sentiment model)."""
     received = len(items)
     unique: dict[tuple[str, str], Incoming] = {}
     for item in items:
         unique.setdefault((item.platform, item.remote_id), item)
-    if not unique:
-        return Stored(received, 0, received)
     have = set(
-        Mention.objects.filter(
-            _keyed(unique), enterprise=enterprise
-        ).values_list("platform", "remote_id")
-    )
+        Mention.objects.filter(_keyed(unique), enterprise=enterprise).values_list("platform", "remote_id")
+    ) if unique else set()  # fmt: skip
     todo = [item for key, item in unique.items() if key not in have]
+    if not todo:
+        return Prepared(received, [], [], [], [], [], [], [])
+    texts = [item.text[:MAX_TEXT] for item in todo]
+    moods, emotions = sentiment.analyse(texts)
+    prints, groups = fp.fingerprint_and_group(texts)
+    return Prepared(received, todo, texts, [fold(t) for t in texts], moods, emotions, prints, groups)
+
+
+def store(enterprise: Enterprise, items: list[Incoming] | Prepared) -> Stored:
+    """Store the new items of `items` (or of a batch `prepare`d before the transaction) as
+    Mentions (see the module's docstring). An item stored between `prepare` and `store` by
+    another worker is skipped by the unique constraint."""
+    batch = items if isinstance(items, Prepared) else prepare(enterprise, items)
+    received, todo = batch.received, batch.todo
     if not todo:
         return Stored(received, 0, received)
     now = clock.now()
-    texts = [item.text[:MAX_TEXT] for item in todo]
-    folded = [fold(t) for t in texts]
-    moods = sentiment.classify(texts)
-    emotions = sentiment.emotions(texts)
-    prints = fp.fingerprint(texts)
-    voices = _voices(enterprise, texts, prints, now)
+    voices = _voices(enterprise, batch.groups, batch.prints, now)
     authors = _authors(enterprise, todo, now)
     received_at = db_datetime(now)
     rows = [
@@ -212,7 +235,7 @@ def store(enterprise: Enterprise, items: list[Incoming]) -> Stored:
             signed64(value), voice, db_datetime(item.created_at), received_at,
         )
         for item, text, norm, mood, emotion, value, voice in zip(
-            todo, texts, folded, moods, emotions, prints, voices, strict=True
+            todo, batch.texts, batch.folded, batch.moods, batch.emotions, batch.prints, voices, strict=True
         )
     ]  # fmt: skip
     insert_ignore(Mention, MENTION_COLUMNS, rows)

@@ -21,7 +21,7 @@ class MonitoringConfig(AppConfig):
             )
         )  # fmt: skip
 
-        consumers.register("monitoring", matching.handle, fields=matching.FIELDS)
+        consumers.register("monitoring", matching.handle, fields=matching.FIELDS, prepare=matching.prepare)
         register_action_labels(
             {
                 "monitor.created": _("新建监控"),

@@ -3,9 +3,10 @@
 * `matcher_for(enterprise_id)` — all of an enterprise's active monitors compiled into one textkit
   Matcher (one automaton over every literal), rebuilt when any rule changes (an aggregate of the
   monitors — count, largest id, latest change — is compared; this works across processes).
-* `handle(mentions)` — the listening consumer "monitoring": a batch of mentions, matched in one
-  pass per enterprise; each match stored once (mention × monitor) and counted into its minute.
-  It runs inside listening's consumer transaction, so each mention is counted exactly once.
+* `prepare(rows)` + `handle(rows, planned)` — the listening consumer "monitoring": a batch of
+  mentions (light rows), matched in one pass per enterprise before the consumer's transaction;
+  inside it, each match stored once (mention × monitor) and counted into its minute. The writes
+  and the cursor's move commit together, so each mention is counted exactly once.
 * `backfill(monitor)` — a new or changed rule applied to the last BACKFILL_DAYS of mentions the
   consumer has already seen (under the consumer's cursor lock, so nothing is counted twice);
   that window's counters are then recounted from the matches.
@@ -17,15 +18,16 @@ from __future__ import annotations
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django_tasks import task
 
 from guanwei.core import clock
-from guanwei.core.bulk import db_datetime, insert_add, insert_ignore
+from guanwei.core.bulk import datetime_adapter, insert_add, insert_ignore
 from guanwei.listening.models import ConsumerCursor, Mention
 from guanwei.monitoring import spikes
 from guanwei.monitoring.models import COUNTERS, MinuteCount, Monitor, MonitorMatch
@@ -34,12 +36,20 @@ from guanwei.textkit.query import Matcher, MatchText, compile_rules, verified_cl
 CONSUMER = "monitoring"
 BACKFILL_DAYS = 7
 PREVIEW_LIMIT = 50_000
-# What matching and counting read of a mention (listening loads only these for the consumer)
+# What matching and counting read of a mention. The consumer is handed light rows of them (named
+# tuples, `id` first, listening's consumers.register(fields=…)): building Mention, Author and
+# Account objects was the largest part of the consumer's cost.
 FIELDS = ("enterprise_id", "text", "normalized", "sentiment", "emotion", "voice_id", "created_at",
-          "author__screen_name", "author__verified_type", "author__region", "author__followers_count",
-          "account__screen_name")  # fmt: skip  # mentions a preview looks at (the newest)
+          "author_id", "author__screen_name", "author__verified_type", "author__region",
+          "author__followers_count", "account__screen_name")  # fmt: skip
+Row = Any  # a named tuple: id and FIELDS
 _cache: dict[int, tuple[tuple[Any, ...], Matcher[int] | None]] = {}
 _lock = threading.Lock()
+
+
+def rows_of(mentions: QuerySet[Mention]) -> list[Row]:
+    """The rows matching reads, of these mentions (in the queryset's order)."""
+    return list(mentions.values_list("id", *FIELDS, named=True))
 
 
 def matcher_for(enterprise_id: int) -> Matcher[int] | None:
@@ -58,20 +68,19 @@ def matcher_for(enterprise_id: int) -> Matcher[int] | None:
     return matcher
 
 
-def match_text(mention: Mention) -> MatchText:
-    author = mention.author
+def match_text(row: Row) -> MatchText:
     return MatchText(
-        mention.text,
-        author=author.screen_name if author else "",
-        verified_type=author.verified_type if author else None,
-        region=author.region if author else "",
-        account=mention.account.screen_name if mention.account else "",
+        row.text,
+        author=row.author__screen_name or "",
+        verified_type=row.author__verified_type,
+        region=row.author__region or "",
+        account=row.account__screen_name or "",
     )
 
 
-def hits_of(matcher: Matcher[int], mentions: list[Mention]) -> list[list[int]]:
-    """The monitors each mention matches (its `normalized` text is already folded)."""
-    return matcher.match_prefolded([m.normalized for m in mentions], [match_text(m) for m in mentions])
+def hits_of(matcher: Matcher[int], rows: list[Row]) -> list[list[int]]:
+    """The monitors each row matches (its `normalized` text is already folded)."""
+    return matcher.match_prefolded([r.normalized for r in rows], [match_text(r) for r in rows])
 
 
 def _minute(moment: datetime) -> datetime:
@@ -84,12 +93,11 @@ MATCH_COLUMNS = ["enterprise_id", "monitor_id", "mention_id", "created_at", "sen
 Counted = tuple[int, datetime, str, str, int, bool]
 
 
-def _facts(mention: Mention) -> tuple[bool, int]:
+def _facts(row: Row) -> tuple[bool, int]:
     """(verified, followers) of a mention's author, as a match keeps them."""
-    author = mention.author
-    if author is None:
+    if row.author_id is None:
         return False, 0
-    return "true" in verified_classes(author.verified_type), author.followers_count or 0
+    return "true" in verified_classes(row.author__verified_type), row.author__followers_count or 0
 
 
 def _increments(matches: Iterable[Counted]) -> dict[tuple[int, datetime], Counter[str]]:
@@ -107,45 +115,74 @@ def _increments(matches: Iterable[Counted]) -> dict[tuple[int, datetime], Counte
     return out
 
 
-def _add_counts(increments: dict[tuple[int, datetime], Counter[str]]) -> None:
-    """Add to the minute rows, one upsert per batch (the caller holds the consumer's lock)."""
-    insert_add(
-        MinuteCount, ["monitor_id", "minute"], COUNTERS,
-        [(monitor_id, db_datetime(minute), *(counts.get(k, 0) for k in COUNTERS))
-         for (monitor_id, minute), counts in increments.items()],
-    )  # fmt: skip
-
-
-def _store_matches(pairs: list[tuple[int, Mention]]) -> list[Counted]:
-    """Store (monitor id, mention) matches; returns what their counters need."""
-    facts = {m.pk: _facts(m) for _monitor_id, m in pairs}
-    moments = {m.pk: db_datetime(m.created_at) for _monitor_id, m in pairs}
-    insert_ignore(MonitorMatch, MATCH_COLUMNS, [
-        (m.enterprise_id, monitor_id, m.pk, moments[m.pk], m.sentiment, m.emotion, m.voice_id, *facts[m.pk])
-        for monitor_id, m in pairs
-    ])  # fmt: skip
+def _count_rows(increments: dict[tuple[int, datetime], Counter[str]]) -> list[tuple[Any, ...]]:
+    adapt = datetime_adapter()
     return [
-        (monitor_id, m.created_at, m.sentiment, m.emotion, facts[m.pk][1], facts[m.pk][0])
-        for monitor_id, m in pairs
+        (monitor_id, adapt(minute), *(counts.get(k, 0) for k in COUNTERS))
+        for (monitor_id, minute), counts in increments.items()
     ]
 
 
-def handle(mentions: list[Mention]) -> None:
-    """The consumer: match a batch, store the matches, count them. Each mention is handed out
-    once (the consumer's cursor), so each match is stored and counted once."""
-    by_enterprise: dict[int, list[Mention]] = defaultdict(list)
-    for mention in mentions:
-        by_enterprise[mention.enterprise_id].append(mention)
-    pairs: list[tuple[int, Mention]] = []
+def _add_counts(rows: list[tuple[Any, ...]]) -> None:
+    """Add to the minute rows, one upsert per batch (the caller holds the consumer's lock)."""
+    insert_add(MinuteCount, ["monitor_id", "minute"], COUNTERS, rows)
+
+
+def _match_rows(pairs: list[tuple[int, Row]]) -> tuple[list[tuple[Any, ...]], list[Counted]]:
+    """The MonitorMatch rows of (monitor id, mention row) pairs, and what their counters need."""
+    adapt = datetime_adapter()
+    facts = {r.id: _facts(r) for _monitor_id, r in pairs}
+    moments = {r.id: adapt(r.created_at) for _monitor_id, r in pairs}
+    stored = [
+        (r.enterprise_id, monitor_id, r.id, moments[r.id], r.sentiment, r.emotion, r.voice_id, *facts[r.id])
+        for monitor_id, r in pairs
+    ]  # fmt: skip
+    counted = [
+        (monitor_id, r.created_at, r.sentiment, r.emotion, facts[r.id][1], facts[r.id][0])
+        for monitor_id, r in pairs
+    ]
+    return stored, counted
+
+
+@dataclass
+class Planned:
+    """What a batch will write, worked out before the consumer's lock (`prepare`)."""
+
+    matchers: dict[int, Matcher[int] | None]
+    matches: list[tuple[Any, ...]]
+    counts: list[tuple[Any, ...]]
+    touched: set[int]
+
+
+def prepare(rows: list[Row]) -> Planned:
+    """Match a batch and work out its match and counter rows: reads and CPU only, done by
+    listening outside the transaction that holds the consumer's cursor (on SQLite, the one
+    write lock), so the store stage is not held up by matching."""
+    by_enterprise: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_enterprise[row.enterprise_id].append(row)
+    pairs: list[tuple[int, Row]] = []
+    matchers: dict[int, Matcher[int] | None] = {}
     for enterprise_id, batch in by_enterprise.items():
-        matcher = matcher_for(enterprise_id)
+        matcher = matchers[enterprise_id] = matcher_for(enterprise_id)
         if matcher is None:
             continue
-        for mention, hits in zip(batch, hits_of(matcher, batch), strict=True):
-            pairs.extend((monitor_id, mention) for monitor_id in hits)
-    if pairs:
-        _add_counts(_increments(_store_matches(pairs)))
-        touched = {monitor_id for monitor_id, _mention in pairs}
+        for row, hits in zip(batch, hits_of(matcher, batch), strict=True):
+            pairs.extend((monitor_id, row) for monitor_id in hits)
+    matches, counted = _match_rows(pairs)
+    return Planned(matchers, matches, _count_rows(_increments(counted)), {m for m, _r in pairs})
+
+
+def handle(rows: list[Row], planned: Planned | None = None) -> None:
+    """The consumer: store a batch's matches and count them. Each mention is handed out once
+    (the consumer's cursor), so each match is stored and counted once. A plan made with a
+    matcher that has changed since (a rule edited meanwhile) is made again, here, under the lock."""
+    if planned is None or any(matcher_for(e) is not m for e, m in planned.matchers.items()):
+        planned = prepare(rows)
+    if planned.matches:
+        insert_ignore(MonitorMatch, MATCH_COLUMNS, planned.matches)
+        _add_counts(planned.counts)
+        touched = planned.touched
         transaction.on_commit(lambda: spikes.detect_soon(touched))
 
 
@@ -155,7 +192,7 @@ def recount(monitor: Monitor, since: datetime) -> None:
     matches = MonitorMatch.objects.filter(monitor=monitor, created_at__gte=_minute(since)).values_list(
         "monitor_id", "created_at", "sentiment", "emotion", "followers", "verified"
     )  # fmt: skip
-    _add_counts(_increments(matches.iterator(chunk_size=2000)))
+    _add_counts(_count_rows(_increments(matches.iterator(chunk_size=2000))))
 
 
 def backfill(monitor: Monitor) -> int:
@@ -168,26 +205,19 @@ def backfill(monitor: Monitor) -> int:
         cursor = ConsumerCursor.objects.select_for_update().get(name=CONSUMER)
         MonitorMatch.objects.filter(monitor=monitor, created_at__gte=since).delete()
         found = 0
-        mentions = (
-            Mention.objects.filter(enterprise_id=monitor.enterprise_id, created_at__gte=since, pk__lte=cursor.last_id)
-            .select_related("author", "account").order_by("pk")
-        )  # fmt: skip
-        batch: list[Mention] = []
-
-        def flush() -> int:
+        mentions = Mention.objects.filter(
+            enterprise_id=monitor.enterprise_id, created_at__gte=since, pk__lte=cursor.last_id
+        ).order_by("pk")
+        last = 0
+        while True:  # in pages of 2,000 by id (rows, not model objects)
+            batch = rows_of(mentions.filter(pk__gt=last)[:2000])
+            if not batch:
+                break
+            last = batch[-1].id
             hits = hits_of(matcher, batch)
-            matched = _store_matches(
-                [(monitor.pk, m) for m, h in zip(batch, hits, strict=True) if h]
-            )
-            batch.clear()
-            return len(matched)  # counted by the recount below
-
-        for mention in mentions.iterator(chunk_size=2000):
-            batch.append(mention)
-            if len(batch) >= 2000:
-                found += flush()
-        if batch:
-            found += flush()
+            matches, _counted = _match_rows([(monitor.pk, r) for r, h in zip(batch, hits, strict=True) if h])
+            insert_ignore(MonitorMatch, MATCH_COLUMNS, matches)
+            found += len(matches)  # counted by the recount below
         recount(monitor, since)
     return found
 
@@ -204,18 +234,14 @@ def preview(enterprise_id: int, rule: str, days: int = 7) -> dict[str, Any]:
     counts per day and by sentiment, and a few examples. Raises QuerySyntaxError."""
     matcher = compile_rules({0: rule})
     since = clock.now() - timedelta(days=days)
-    mentions = list(
-        Mention.objects.filter(enterprise_id=enterprise_id, created_at__gte=since)
-        .select_related("author", "account").order_by("-pk")[:PREVIEW_LIMIT]
-    )  # fmt: skip
-    hits = [
-        m
-        for m, h in zip(mentions, hits_of(matcher, mentions), strict=True)
-        if h
-    ]
+    rows = rows_of(
+        Mention.objects.filter(enterprise_id=enterprise_id, created_at__gte=since).order_by("-pk")[:PREVIEW_LIMIT]
+    )
+    hits = [r for r, h in zip(rows, hits_of(matcher, rows), strict=True) if h]
+    examples = Mention.objects.filter(pk__in=[r.id for r in hits[:10]]).select_related("author").order_by("-pk")
     per_day = Counter(m.created_at.date().isoformat() for m in hits)
     return {
-        "looked_at": len(mentions), "matched": len(hits), "truncated": len(mentions) >= PREVIEW_LIMIT,
+        "looked_at": len(rows), "matched": len(hits), "truncated": len(rows) >= PREVIEW_LIMIT,
         "per_day": sorted(per_day.items()), "sentiment": dict(Counter(m.sentiment for m in hits)),
-        "examples": hits[:10], "warnings": matcher.warnings.get(0, []),
+        "examples": list(examples), "warnings": matcher.warnings.get(0, []),
     }  # fmt: skip

@@ -36,6 +36,7 @@ __all__ = [
     "SAME_VOICE_AGREEMENT",
     "SIGNATURE_SIZE",
     "fingerprint",
+    "fingerprint_and_group",
     "hamming",
     "group_voices",
     "signatures",
@@ -124,6 +125,23 @@ def _exact_hash(voice: str) -> int:
     return int.from_bytes(hashlib.blake2b(voice.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+def _sketches(unique: Sequence[str], sig: npt.NDArray[np.uint32]) -> list[int]:
+    bits = (sig & np.uint32(1)).astype(np.uint64)
+    weights = np.uint64(1) << np.arange(SIGNATURE_SIZE, dtype=np.uint64)
+    sketch = [int(x) for x in (bits * weights[None, :]).sum(axis=1, dtype=np.uint64)]
+    for j, voice in enumerate(unique):
+        if len(voice) < MIN_SHINGLED_CHARS:
+            sketch[j] = _exact_hash(voice) if voice else 0
+    return sketch
+
+
+def _distinct(voices: Sequence[str]) -> tuple[list[str], list[int]]:
+    """The distinct voice texts, and each text's index among them."""
+    distinct: dict[str, int] = {}
+    slot = [distinct.setdefault(v, len(distinct)) for v in voices]
+    return list(distinct), slot
+
+
 def fingerprint(texts: Sequence[str]) -> list[int]:
     """A 64-bit fingerprint per text.
 
@@ -133,18 +151,19 @@ def fingerprint(texts: Sequence[str]) -> list[int]:
     32 · (1 − J).  Shorter voice texts get a hash of the exact voice text instead (equal short
     voices ⇔ equal fingerprints, up to hash collisions).  An empty voice gets 0.
     """
-    voices = [voice_text(t) for t in texts]
-    distinct: dict[str, int] = {}
-    slot = [distinct.setdefault(v, len(distinct)) for v in voices]
-    unique = list(distinct)
-    sig = _signature_matrix(unique)
-    bits = (sig & np.uint32(1)).astype(np.uint64)
-    weights = np.uint64(1) << np.arange(SIGNATURE_SIZE, dtype=np.uint64)
-    sketch = [int(x) for x in (bits * weights[None, :]).sum(axis=1, dtype=np.uint64)]
-    for j, voice in enumerate(unique):
-        if len(voice) < MIN_SHINGLED_CHARS:
-            sketch[j] = _exact_hash(voice) if voice else 0
+    unique, slot = _distinct([voice_text(t) for t in texts])
+    sketch = _sketches(unique, _signature_matrix(unique))
     return [sketch[j] for j in slot]
+
+
+def fingerprint_and_group(texts: Sequence[str]) -> tuple[list[int], list[int]]:
+    """`fingerprint(texts)` and `group_voices(texts)` at once, the voice texts and signatures
+    computed once (the ingest stage wants both)."""
+    voices = [voice_text(t) for t in texts]
+    unique, slot = _distinct(voices)
+    sig = _signature_matrix(unique)
+    sketch = _sketches(unique, sig)
+    return [sketch[j] for j in slot], _group(voices, unique, slot, sig)
 
 
 def hamming(a: int, b: int) -> int:
@@ -201,19 +220,28 @@ def _candidate_pairs(
 def group_voices(texts: Sequence[str]) -> list[int]:
     """A voice id per text (0, 1, 2, … in order of first appearance); equal id = same voice."""
     voices = [voice_text(t) for t in texts]
+    unique, slot = _distinct(voices)
+    return _group(voices, unique, slot, None)
+
+
+def _group(
+    voices: Sequence[str],
+    unique: Sequence[str],
+    slot: Sequence[int],
+    sig_all: npt.NDArray[np.uint32] | None,
+) -> list[int]:
+    """group_voices' work on distinct voice texts (`sig_all`: their signatures, if computed)."""
     n = len(voices)
     # Identical voice texts are one voice without any hashing; the rest works on distinct voices.
-    distinct: dict[str, int] = {}
-    slot = np.empty(n, dtype=np.int64)
-    for i, voice in enumerate(voices):
-        slot[i] = distinct.setdefault(voice, len(distinct)) if voice else -1
-    unique = list(distinct)
     long_ids = np.array(
         [j for j, v in enumerate(unique) if len(v) >= MIN_SHINGLED_CHARS], dtype=np.int64
     )
     labels = np.arange(len(unique), dtype=np.int64)
     if long_ids.size > 1:
-        sig = _signature_matrix([unique[j] for j in long_ids])
+        if sig_all is None:
+            sig = _signature_matrix([unique[j] for j in long_ids])
+        else:
+            sig = sig_all[long_ids]
         a, b = _candidate_pairs(sig)
         keep = np.zeros(a.size, dtype=bool)
         step = 1 << 18
@@ -226,6 +254,6 @@ def group_voices(texts: Sequence[str]) -> list[int]:
     ids: dict[int, int] = {}
     out: list[int] = []
     for i in range(n):
-        key = int(labels[slot[i]]) if slot[i] >= 0 else -1 - i
+        key = int(labels[slot[i]]) if voices[i] else -1 - i
         out.append(ids.setdefault(key, len(ids)))
     return out

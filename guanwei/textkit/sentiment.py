@@ -168,21 +168,30 @@ def _as_text(value: object) -> str:
     raise TypeError(f"expected str, got {type(value).__name__}")
 
 
+def analyse(texts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(sentiments, emotions) of `texts` from one pass of the model — what `classify` and
+    `emotions` return, at half the cost of calling both (the ingest stage wants both)."""
+    if not texts:
+        return [], []
+    model = _load()
+    logits = model.logits(texts)
+    moods = [model.sentiments[i] for i in model.sentiment_scores(logits).argmax(axis=1)]
+    feelings = [EMOTIONS[i] for i in logits[:, : len(EMOTIONS)].argmax(axis=1)]
+    content = [_has_content(t) for t in texts]
+    return (
+        [label if c else "neutral" for label, c in zip(moods, content, strict=True)],
+        [label if c else "neutral" for label, c in zip(feelings, content, strict=True)],
+    )
+
+
 def classify(texts: Sequence[str]) -> list[str]:
     """'positive', 'neutral' or 'negative' for each text (an empty text is 'neutral')."""
-    model = _load()
-    scores = model.sentiment_scores(model.logits(texts))
-    labels = model.sentiments
-    out = [labels[i] for i in scores.argmax(axis=1)] if len(texts) else []
-    return [label if _has_content(t) else "neutral" for label, t in zip(out, texts, strict=True)]
+    return analyse(texts)[0]
 
 
 def emotions(texts: Sequence[str]) -> list[str]:
     """One of happy, angry, sad, fear, surprise, neutral for each text (empty → 'neutral')."""
-    model = _load()
-    logits = model.logits(texts)[:, : len(EMOTIONS)]
-    out = [EMOTIONS[i] for i in logits.argmax(axis=1)] if len(texts) else []
-    return [label if _has_content(t) else "neutral" for label, t in zip(out, texts, strict=True)]
+    return analyse(texts)[1]
 
 
 def _has_content(text: str) -> bool:

@@ -153,3 +153,39 @@ def test_a_posts_comments_and_reposts_are_streams_of_their_own(personas, world):
     assert comment.kind == "comment" and comment.thread_id == str(launch.pk)
     assert Stream.objects.get(account=parent, kind="post_comments").cursor
     assert Mention.objects.filter(kind="repost", text__contains="推荐给大家").count() == 1
+
+
+def test_a_consumer_that_prepares_gets_rows_and_never_a_batch_another_worker_took(personas, world):
+    from guanwei.listening.models import ConsumerCursor
+
+    handled: list[tuple[list[int], list[int]]] = []
+    prepared_calls: list[list[int]] = []
+
+    def prepare(batch):  # type: ignore[no-untyped-def]
+        ids = [row.id for row in batch]
+        prepared_calls.append(ids)
+        if len(prepared_calls) == 1:  # another worker handles this batch meanwhile
+            ConsumerCursor.objects.filter(name="test-prepared").update(last_id=ids[-1])
+        return ids
+
+    consumers.register("test-prepared", lambda batch, ids: handled.append(([r.id for r in batch], ids)),
+                       fields=("text",), prepare=prepare)  # fmt: skip
+    try:
+        for n in range(7):
+            sandbox.post_status(_netizen(f"网友{n}"), f"@示例乳业官方微博 第{n}条")
+        polling.ensure_streams()
+        _poll_all()
+        every = list(Mention.objects.order_by("pk").values_list("pk", flat=True))
+        assert len(every) >= 7
+        with mock.patch.object(consumers, "SETTLE_S", 0):
+            consumers.dispatch("test-prepared", batch=3)
+        taken = prepared_calls[0]
+        # the first batch was prepared but not handled (the cursor had moved); the rest was
+        handed = [pk for ids, _prepared in handled for pk in ids]
+        assert not set(taken) & set(handed)
+        assert sorted(taken + handed) == every
+        assert all(ids == prepared for ids, prepared in handled)
+        assert ConsumerCursor.objects.get(name="test-prepared").last_id == every[-1]
+    finally:
+        for registry in (consumers.CONSUMERS, consumers.FIELDS, consumers.PREPARE):
+            registry.pop("test-prepared", None)

@@ -13,6 +13,7 @@ import time_machine
 
 from guanwei.core import clock
 from guanwei.listening import consumers
+from guanwei.listening.models import Mention
 from guanwei.listening.store import Incoming, store
 from guanwei.monitoring import actions, matching
 from guanwei.monitoring.models import MinuteCount, Monitor, MonitorMatch
@@ -189,3 +190,17 @@ def test_a_rule_with_warnings_is_checked_and_saved_with_them_said(personas, clie
     assert check.status_code == 200 and 'class="warn"' in check.content.decode()
     response = client.post("/monitoring/new", {"name": f"可疑 {rule[:8]}", "group": "custom", "rule": rule, "is_active": "on"})
     assert response.status_code == 302
+
+
+def test_a_batch_planned_before_a_rule_change_is_matched_again_under_the_lock(personas):
+    monitor = actions.do_create_monitor(personas.frank, name="产品", group="product", rule="低糖酸奶")
+    _mentions(personas, ["低糖酸奶上市", "高钙牛奶上市"], minutes_ago=1)
+    rows = matching.rows_of(Mention.objects.order_by("pk"))
+    planned = matching.prepare(rows)  # as listening does, before the consumer's transaction
+    assert len(planned.matches) == 1
+    with time_machine.travel(clock.now() + timedelta(seconds=1), tick=False):
+        actions.do_change_monitor(personas.frank, monitor, rule="高钙牛奶")
+    matching.handle(rows, planned)
+    texts = list(MonitorMatch.objects.filter(monitor=monitor).values_list("mention__text", flat=True))
+    assert texts == ["高钙牛奶上市"]  # the rule in force when the batch was written, not the old plan
+    assert MinuteCount.objects.get(monitor=monitor).volume == 1

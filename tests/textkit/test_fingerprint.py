@@ -14,6 +14,7 @@ from guanwei.textkit.fingerprint import (
     _components,
     _signature_matrix,
     fingerprint,
+    fingerprint_and_group,
     group_voices,
     hamming,
     voice_text,
@@ -171,3 +172,13 @@ def test_ced_voice_set_meets_the_goals() -> None:
     result = evaluate(voice_set)
     assert result["precision"] >= 0.99
     assert result["recall"] >= 0.95
+
+
+def test_fingerprint_and_group_is_both_at_once() -> None:
+    texts = ["这款手机真差，屏幕一周就坏了", "转发微博//@甲:这款手机真差，屏幕一周就坏了", "这款手机真差！屏幕一周就坏了！！",
+             "", "转发微博", "顶", "顶", "完全不同的一条评论，说的是物流太慢了", "[蜡烛]"]  # fmt: skip
+    prints, groups = fingerprint_and_group(texts)
+    assert prints == fingerprint(texts)
+    assert groups == group_voices(texts)
+    assert groups[0] == groups[1] == groups[2] and groups[3] != groups[4] and groups[5] == groups[6]
+    assert fingerprint_and_group([]) == ([], [])

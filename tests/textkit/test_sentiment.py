@@ -145,3 +145,9 @@ def test_shipped_model_scores_on_the_usual_eval_split() -> None:
     # the figures in MODEL_CARD.md (0.838 / 0.678); a retrained model must not fall far below
     assert result["acc3"] >= 0.82
     assert result["macro_f1_6"] >= 0.66
+
+
+def test_analyse_is_classify_and_emotions_in_one_pass() -> None:
+    texts = ["太好喝了，爱了爱了", "客服一直不回复，气死我了", "", "今天下雨", "😭😭😭", "http://t.cn/abc"]
+    assert sentiment.analyse(texts) == (sentiment.classify(texts), sentiment.emotions(texts))
+    assert sentiment.analyse([]) == ([], [])
