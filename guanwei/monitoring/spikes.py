@@ -6,7 +6,8 @@ above what is usual for it?
   already covered them; with fewer than 2 such weeks, the same hour of the previous days (up to
   7; a monitor's day has a shape: mornings are not nights); with fewer than 2 such days, the
   mean hour of the previous 24 hours. With less than 6 hours of history there is no baseline,
-  and no alert.
+  and no alert. A new level: when the median of the same hour on the last 3 days is 1.5× those
+  baselines or more, it is the baseline, so growth held for days stops being a storm.
 * **Elevated.** Volume: the hour has at least the rule's `min_volume` and `factor` × the
   baseline. Negative: negative mentions at least `factor` × their baseline, a share of the hour
   of at least `negative_share`, and at least min_volume / 2 of them.
@@ -32,7 +33,7 @@ monitor's AlertRule.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -53,6 +54,8 @@ WINDOW = timedelta(hours=1)
 TAIL = timedelta(minutes=5)
 WEEKS = 4
 DAYS = 7
+RECENT_DAYS = 3  # a level held on most of the last 3 days at this hour is usual…
+LEVEL_SHIFT = 1.5  # …when it is this far above the weeks' (or days') own (not for noise)
 MIN_HISTORY = timedelta(hours=6)
 QUIET_BYPASS = 8  # a storm this bad is sent even in quiet hours
 
@@ -105,20 +108,43 @@ class SeriesCounts:
         return volume, negative
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def baseline(counts: Counts, since: datetime, end: datetime) -> tuple[float, float, str] | None:
     """(usual volume, usual negatives, how it was reckoned) for the hour ending at `end`, from
-    the counters since `since` (the monitor's rule_since: earlier ones came from another rule)."""
+    the counters since `since` (the monitor's rule_since: earlier ones came from another rule).
+
+    A level the monitor has held at this hour on most of the last RECENT_DAYS days is usual
+    too, whatever the weeks before say: when the median of those days is LEVEL_SHIFT × the
+    weekly (or daily) baseline or more, it is the baseline (a brand that has grown, a daily live
+    show: news once, not every day for the weeks until the weekly baseline catches up). One
+    day's storm does not move a median of three; below LEVEL_SHIFT the two differ by noise."""
     start = end - WINDOW
+    days = [(start - timedelta(days=k), end - timedelta(days=k)) for k in range(1, DAYS + 1)]
+    covered_days = [(a, b) for a, b in days if a >= since]
+    # the last RECENT_DAYS first (the weekly baseline needs only them); the rest if it is not enough
+    day_sums = [counts.total(a, b) for a, b in covered_days[:RECENT_DAYS]]
+    recent = None
+    if len(day_sums) >= RECENT_DAYS:
+        recent = (_median([v for v, _n in day_sums]), _median([n for _v, n in day_sums]))
     weeks = [(start - timedelta(weeks=k), end - timedelta(weeks=k)) for k in range(1, WEEKS + 1)]
     covered = [(a, b) for a, b in weeks if a >= since]
     if len(covered) >= 2:
         sums = [counts.total(a, b) for a, b in covered]
-        return (sum(v for v, _n in sums) / len(sums), sum(n for _v, n in sums) / len(sums), "week")
-    days = [(start - timedelta(days=k), end - timedelta(days=k)) for k in range(1, DAYS + 1)]
-    covered = [(a, b) for a, b in days if a >= since]
-    if len(covered) >= 2:
-        sums = [counts.total(a, b) for a, b in covered]
-        return (sum(v for v, _n in sums) / len(sums), sum(n for _v, n in sums) / len(sums), "day")
+        week = (sum(v for v, _n in sums) / len(sums), sum(n for _v, n in sums) / len(sums))
+        if recent is not None and recent[0] >= LEVEL_SHIFT * max(week[0], 1.0):
+            return (recent[0], max(week[1], recent[1]), "day")
+        return (*week, "week")
+    day_sums += [counts.total(a, b) for a, b in covered_days[RECENT_DAYS:]]
+    if len(day_sums) >= 2:
+        mean = (sum(v for v, _n in day_sums) / len(day_sums), sum(n for _v, n in day_sums) / len(day_sums))
+        if recent is not None and recent[0] >= LEVEL_SHIFT * max(mean[0], 1.0):
+            return (recent[0], max(mean[1], recent[1]), "day")
+        return (*mean, "day")
     history_start = max(since, start - timedelta(hours=24))
     hours = (start - history_start) / timedelta(hours=1)
     if start - history_start < MIN_HISTORY:
@@ -152,6 +178,8 @@ def _ratio(ratio: float) -> str:
 class Assessment:
     findings: list[Finding]  # storms found now (held min_duration minutes, still going)
     elevated: set[str]  # kinds above the relaxed thresholds now (an open episode goes on while they are)
+    # kinds above the thresholds now that are not storms yet (their duration has not passed)
+    pending: set[str] = field(default_factory=set)
 
 
 def _elevated(rule: AlertRule, base: tuple[float, float, str], volume: int, negative: int, at: datetime,
@@ -201,7 +229,8 @@ def assess(counts: Counts, since: datetime, rule: AlertRule, end: datetime, tz: 
         tail, usual = (tail_volume, base[0]) if f.kind == AlertKind.VOLUME else (tail_negative, base[1])
         return tail >= max(1.0, rule.factor * usual * share) and tail >= f.volume * share / 4
 
-    return Assessment([f for f in now if f.kind in earlier and going(f)], elevated)
+    found = [f for f in now if f.kind in earlier and going(f)]
+    return Assessment(found, elevated, {f.kind for f in now} - {f.kind for f in found})
 
 
 def findings(counts: Counts, since: datetime, rule: AlertRule, end: datetime, tz: ZoneInfo) -> list[Finding]:
@@ -266,6 +295,8 @@ def _check(monitor: Monitor, now: datetime) -> list[Alert]:
     minute = now.replace(second=0, microsecond=0)
     end = minute + timedelta(minutes=1) if now > minute else minute
     assessment = assess(StoredCounts(monitor), monitor.rule_since, rule, end, tz)
+    if assessment.pending:
+        _check_again_soon(monitor.pk, now)
     if not assessment.elevated and not any(e.get("open") for e in rule.episodes.values()):
         return []
     tell, episodes = decide(rule.episodes, assessment, now, rule.cooldown)
@@ -295,6 +326,17 @@ def _check(monitor: Monitor, now: datetime) -> list[Alert]:
 
 
 SOON_S = 15  # a monitor is checked at most this often between the job's runs
+
+
+def _check_again_soon(monitor_id: int, now: datetime) -> None:
+    """A kind above its thresholds waits out the rule's duration: the storm ripens with time,
+    not with a new mention, so the monitor is checked again in SOON_S seconds rather than at the
+    job's next minute (or when more mentions happen to be counted). One follow-up at a time."""
+    if not detect_monitors.get_backend().supports_defer:  # the immediate backend cannot wait
+        return
+    if cache.add(f"monitoring:again:{monitor_id}", 1, timeout=SOON_S):
+        transaction.on_commit(lambda: detect_monitors.using(
+            run_after=now + timedelta(seconds=SOON_S)).enqueue([monitor_id]))  # fmt: skip
 
 
 def detect_soon(monitor_ids: set[int]) -> None:

@@ -216,3 +216,56 @@ def test_the_minute_under_way_counts_a_storm_is_not_held_until_the_minute_ends(p
     assert spikes.check(monitor, NOW) == []  # the hour of whole minutes, ending 21:00, has not got them
     (alert,) = spikes.check(monitor, NOW + timedelta(seconds=30))
     assert alert.kind == "negative" and alert.volume == 55 + 12  # 20:01–21:00, the minute under way in
+
+
+def _every_5_minutes(start: datetime, end: datetime, per_hour) -> dict[datetime, tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """A minute row every 5 minutes from `start` to `end`: `per_hour(at)` mentions an hour."""
+    out = {}
+    at = start
+    while at < end:
+        out[at] = (per_hour(at) // 12, 0)
+        at += timedelta(minutes=5)
+    return out
+
+
+def test_a_level_held_for_days_becomes_the_usual_one_storm_does_not():
+    from zoneinfo import ZoneInfo
+
+    since = NOW - timedelta(weeks=5)
+    grown_at = NOW - timedelta(days=3, hours=2)
+    rule = AlertRule(min_duration=10)
+    tz = ZoneInfo("Asia/Shanghai")
+    # four weeks at 24 an hour, then (for the last three days and now) 96 an hour: the brand grew
+    grown = spikes.SeriesCounts(_every_5_minutes(since, NOW, lambda at: 96 if at >= grown_at else 24))
+    assert spikes.baseline(grown, since, NOW) == (96, 0, "day")
+    assert spikes.assess(grown, since, rule, NOW, tz).findings == []
+    # the same hour at 96 after weeks at 24, without the days before it: a storm
+    storm = spikes.SeriesCounts(_every_5_minutes(since, NOW, lambda at: 96 if at >= NOW - timedelta(hours=1) else 24))
+    assert [f.kind for f in spikes.assess(storm, since, rule, NOW, tz).findings] == ["volume"]
+    # one stormy evening two days ago is not a new level: the weeks stay the baseline
+    day_2 = NOW - timedelta(days=2)
+    once = spikes.SeriesCounts(_every_5_minutes(since, NOW, lambda at: 480 if day_2 - timedelta(hours=1) <= at < day_2 else 24))
+    assert spikes.baseline(once, since, NOW)[::2] == (24, "week")
+    # and days a little above the weeks (noise, or slow growth) do not move the baseline either
+    noisy = spikes.SeriesCounts(_every_5_minutes(since, NOW, lambda at: 30 if at >= grown_at else 24))
+    assert spikes.baseline(noisy, since, NOW)[::2] == (24, "week")
+
+
+def test_a_storm_waiting_out_its_duration_is_checked_again_in_seconds(personas, channel,
+                                                                       django_capture_on_commit_callbacks):  # fmt: skip
+    from django_tasks_db.models import DBTaskResult
+
+    monitor = _monitor(personas, timedelta(weeks=3))
+    _steady(monitor, NOW - timedelta(weeks=3), NOW - timedelta(hours=1))
+    _burst(monitor, volume=40, negative=0, minutes=5)  # above the thresholds, not for 10 minutes yet
+    with django_capture_on_commit_callbacks(execute=True):
+        assert spikes.check(monitor, NOW) == []
+        assert spikes.check(monitor, NOW) == []  # one follow-up at a time
+    (again,) = DBTaskResult.objects.filter(task_path="guanwei.monitoring.spikes.detect_monitors")
+    assert again.args_kwargs["args"] == [[monitor.pk]]
+    assert again.run_after == NOW + timedelta(seconds=spikes.SOON_S)
+    quiet = Monitor.objects.create(enterprise=personas.enterprise, name="平静", rule="x", rule_since=NOW - timedelta(weeks=3))
+    _steady(quiet, NOW - timedelta(weeks=3), NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert spikes.check(quiet, NOW) == []
+    assert DBTaskResult.objects.filter(task_path="guanwei.monitoring.spikes.detect_monitors").count() == 1

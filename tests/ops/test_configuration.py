@@ -148,3 +148,20 @@ def test_outside_production_the_secret_keys_are_generated_once_and_kept(tmp_path
     assert len(values["GUANWEI_SECRET_KEY"]) >= 50
     assert start(tmp_path).returncode == 0
     assert secrets_file.read_text() == first  # the same keys next time: tokens stay readable
+
+
+@pytest.mark.django_db
+def test_postgresql_without_autovacuum_is_warned_of() -> None:
+    from django.db import connection
+
+    from guanwei.ops.checks import check_database
+
+    assert check_database(databases=None) == []  # asked only with --database
+    found = {m.id for m in check_database(databases=["default"])}
+    if connection.vendor != "postgresql":
+        assert found == set()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        off = cursor.fetchone()[0] == "off"
+    assert found == ({"guanwei.W009"} if off else set())
