@@ -1,7 +1,7 @@
 """Bulk writes of plain rows, for the hot paths that take thousands of rows a second (the
 listening store, monitoring's matches and counters). The ORM's bulk_create spends most of such a
-stage's time building model instances and per-field SQL; these send one executemany. SQLite
-(≥ 3.24) and PostgreSQL both take the statements.
+stage's time building model instances and per-field SQL; these send a batch in one call.
+SQLite (≥ 3.24) and PostgreSQL both take the statements.
 
 * `insert_ignore(model, columns, rows)` — INSERT … ON CONFLICT DO NOTHING: a row that breaks a
   unique constraint (a concurrent writer stored it) is skipped, not an error.
@@ -14,8 +14,10 @@ On SQLite the rows go through one executemany (in-process: no round trips). On P
 executemany is one statement per row in a pipeline (the server's per-statement work was a
 quarter of the monitoring bench's time), and a multi-row VALUES list costs psycopg a parse of a
 statement with tens of thousands of placeholders each time (half the store stage's time): the
-rows are sent as one array per column instead, `INSERT … SELECT * FROM unnest(%s::type[], …)`,
-one statement and a few parameters per batch.
+rows are sent as one array per column instead, `INSERT … SELECT * FROM unnest(%b::type[], …)`,
+one statement and a few parameters per batch, bound apart from the statement and in binary. (A
+cast to `varchar(n)[]` cuts a longer string where SQLite would keep it: callers cut their values
+to the column's length, as they must for a unique key to mean the same on both.)
 
 Values are passed as parameters; only column names from the caller's code (never input) are
 put in the statement.
@@ -32,7 +34,8 @@ from django.db import connection
 
 
 def _run(model: Any, head: str, tail: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """`head` VALUES (…), (…) `tail`, for every row (see the module's docstring)."""
+    """`head` + the rows + `tail`: VALUES (…) through executemany on SQLite, SELECT * FROM
+    unnest(arrays) on PostgreSQL (see the module's docstring)."""
     if connection.vendor != "postgresql":
         marks = ", ".join(["%s"] * len(columns))
         with connection.cursor() as cursor:
@@ -45,7 +48,8 @@ def _run(model: Any, head: str, tail: str, columns: Sequence[str], rows: Sequenc
     # plain psycopg cursor on the same connection (so in the same transaction) sends them apart,
     # in binary: no quoting of every string of the arrays.
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as raw:
+    # Django's error wrapper: its exceptions (IntegrityError…), and a broken connection noticed
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
         raw.execute(f"{head} SELECT * FROM unnest({arrays}) {tail}", columns_of_rows)
 
 

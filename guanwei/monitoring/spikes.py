@@ -27,11 +27,13 @@ above what is usual for it?
 
 `assess` and `decide` are pure (no database): bench/detector_eval.py runs them on replayed and
 synthetic timelines; `check` is them on the stored counters, with the episodes kept on the
-monitor's AlertRule.
+monitor's AlertRule. A kind above its thresholds that has not held `min_duration` yet ripens
+with time, not with a mention: `check` then asks for itself again in SOON_S seconds.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -49,6 +51,8 @@ from django_tasks import task
 from guanwei.core import channels, clock
 from guanwei.core.links import absolute_url
 from guanwei.monitoring.models import Alert, AlertKind, AlertRule, MinuteCount, Monitor
+
+log = logging.getLogger("guanwei.monitoring.spikes")
 
 WINDOW = timedelta(hours=1)
 TAIL = timedelta(minutes=5)
@@ -178,7 +182,8 @@ def _ratio(ratio: float) -> str:
 class Assessment:
     findings: list[Finding]  # storms found now (held min_duration minutes, still going)
     elevated: set[str]  # kinds above the relaxed thresholds now (an open episode goes on while they are)
-    # kinds above the thresholds now that are not storms yet (their duration has not passed)
+    # kinds above the thresholds now but not `min_duration` ago: storms if they hold (a burst
+    # that has ended — above then, quiet now — is not pending)
     pending: set[str] = field(default_factory=set)
 
 
@@ -230,7 +235,7 @@ def assess(counts: Counts, since: datetime, rule: AlertRule, end: datetime, tz: 
         return tail >= max(1.0, rule.factor * usual * share) and tail >= f.volume * share / 4
 
     found = [f for f in now if f.kind in earlier and going(f)]
-    return Assessment(found, elevated, {f.kind for f in now} - {f.kind for f in found})
+    return Assessment(found, elevated, {f.kind for f in now if f.kind not in earlier})
 
 
 def findings(counts: Counts, since: datetime, rule: AlertRule, end: datetime, tz: ZoneInfo) -> list[Finding]:
@@ -334,7 +339,12 @@ def _check_again_soon(monitor_id: int, now: datetime) -> None:
     job's next minute (or when more mentions happen to be counted). One follow-up at a time."""
     if not detect_monitors.get_backend().supports_defer:  # the immediate backend cannot wait
         return
-    if cache.add(f"monitoring:again:{monitor_id}", 1, timeout=SOON_S):
+    try:  # best effort: the cache down must not stop this check from telling what it found
+        first = cache.add(f"monitoring:again:{monitor_id}", 1, timeout=SOON_S - 2)  # gone when it runs
+    except Exception:  # noqa: BLE001 - any cache backend's error; logged, the minute job remains
+        log.warning("monitoring.check_again_failed monitor=%s", monitor_id, exc_info=True)
+        return
+    if first:
         transaction.on_commit(lambda: detect_monitors.using(
             run_after=now + timedelta(seconds=SOON_S)).enqueue([monitor_id]))  # fmt: skip
 
@@ -351,16 +361,23 @@ def detect_soon(monitor_ids: set[int]) -> None:
 @task()
 def detect_monitors(monitor_ids: list[int]) -> dict[str, int]:
     """monitoring.detect_monitors — the monitors whose counters just grew."""
-    raised = 0
-    for monitor in Monitor.objects.filter(pk__in=monitor_ids, is_active=True).select_related("enterprise"):
-        raised += len(check(monitor))
-    return {"raised": raised}
+    return _check_each(Monitor.objects.filter(pk__in=monitor_ids, is_active=True))
 
 
 @task()
 def detect() -> dict[str, int]:
     """monitoring.detect — every active monitor, the hour ending now."""
-    raised = 0
-    for monitor in Monitor.objects.filter(is_active=True).select_related("enterprise"):
-        raised += len(check(monitor))
-    return {"raised": raised}
+    return _check_each(Monitor.objects.filter(is_active=True))
+
+
+def _check_each(monitors: Any) -> dict[str, int]:
+    """Check each monitor; one that fails (logged with its traceback) does not stop the others:
+    a bug in one monitor's counters must not silence every other alert."""
+    raised = failed = 0
+    for monitor in monitors.select_related("enterprise"):
+        try:
+            raised += len(check(monitor))
+        except Exception:  # isolation, see above
+            log.exception("monitoring.check_failed monitor=%s", monitor.pk)
+            failed += 1
+    return {"raised": raised, "failed": failed}

@@ -200,7 +200,7 @@ def test_counted_matches_have_their_monitors_checked_at_once_not_at_the_next_min
     assert queued.args_kwargs["args"] == [[monitor.pk]]
     spikes.detect_soon({monitor.pk})  # within SOON_S: not again
     assert DBTaskResult.objects.filter(task_path="guanwei.monitoring.spikes.detect_monitors").count() == 1
-    assert spikes.detect_monitors.call([monitor.pk]) == {"raised": 0}  # one mention is no storm
+    assert spikes.detect_monitors.call([monitor.pk]) == {"raised": 0, "failed": 0}  # one mention is no storm
 
 
 def test_the_minute_under_way_counts_a_storm_is_not_held_until_the_minute_ends(personas, channel):
@@ -269,3 +269,21 @@ def test_a_storm_waiting_out_its_duration_is_checked_again_in_seconds(personas, 
     with django_capture_on_commit_callbacks(execute=True):
         assert spikes.check(quiet, NOW) == []
     assert DBTaskResult.objects.filter(task_path="guanwei.monitoring.spikes.detect_monitors").count() == 1
+
+
+def test_one_monitor_failing_does_not_stop_the_others_being_checked(personas, channel, monkeypatch):
+    broken = _monitor(personas, timedelta(weeks=3))
+    fine = Monitor.objects.create(enterprise=personas.enterprise, name="好的", rule="y", rule_since=NOW - timedelta(weeks=3))
+    for monitor in (broken, fine):
+        _steady(monitor, NOW - timedelta(weeks=3), NOW - timedelta(hours=1))
+        _burst(monitor, volume=40, negative=0)
+    real = spikes.check
+
+    def check(monitor, now=None):  # type: ignore[no-untyped-def]
+        if monitor.pk == broken.pk:
+            raise RuntimeError("a bug in one monitor")
+        return real(monitor, NOW)
+
+    monkeypatch.setattr(spikes, "check", check)
+    assert spikes.detect.call() == {"raised": 1, "failed": 1}
+    assert list(Alert.objects.values_list("monitor_id", flat=True)) == [fine.pk]
