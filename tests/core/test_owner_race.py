@@ -1,12 +1,11 @@
 """Races: two owners demoting each other, two people using one invitation link at once."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from guanwei.core.actions import ActionError, do_change_role
 from guanwei.core.models import Member, Role
+from tests.races import at_once
 
 
 @pytest.mark.django_db(transaction=True)
@@ -16,25 +15,8 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(personas):
     alice, bob = personas.alice, personas.bob
     do_change_role(alice, bob, Role.OWNER)
     bob.refresh_from_db()
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def demote(actor: Member, target: Member) -> None:
-        try:
-            barrier.wait()
-            do_change_role(actor, target, Role.ADMIN)
-            outcomes.append("demoted")
-        except ActionError:
-            outcomes.append("refused")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=demote, args=pair) for pair in ((alice, bob), (bob, alice))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == ["demoted", "refused"]
+    outcomes = at_once(lambda: do_change_role(alice, bob, Role.ADMIN), lambda: do_change_role(bob, alice, Role.ADMIN))
+    assert sorted("refused" if isinstance(o, ActionError) else "demoted" for o in outcomes) == ["demoted", "refused"]
     assert Member.objects.filter(enterprise=personas.enterprise, role=Role.OWNER).count() == 1
 
 
@@ -47,23 +29,7 @@ def test_two_people_racing_with_one_invitation_link_get_one_account(personas):
     from guanwei.core.actions import do_accept_invitation, do_invite_member
 
     token = do_invite_member(personas.alice, "zoe@example.com", Role.EDITOR).token
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def accept(username: str) -> None:
-        try:
-            barrier.wait()
-            do_accept_invitation(token, username, username, "milk-and-honey-2026")
-            outcomes.append("joined")
-        except ActionError:
-            outcomes.append("refused")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=accept, args=(name,)) for name in ("zoe1", "zoe2")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == ["joined", "refused"]
+    outcomes = at_once(*(lambda name=name: do_accept_invitation(token, name, name, "milk-and-honey-2026")
+                         for name in ("zoe1", "zoe2")))  # fmt: skip
+    assert sorted("refused" if isinstance(o, ActionError) else "joined" for o in outcomes) == ["joined", "refused"]
     assert User.objects.filter(username__in=["zoe1", "zoe2"]).count() == 1

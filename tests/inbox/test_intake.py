@@ -113,34 +113,20 @@ def test_items_escalated_to_pr_show_in_the_incident_room(personas, team, client_
 def test_two_agents_taking_one_item_at_once_one_wins(personas, team):
     """The take is a conditional update (assignee still empty): of two agents racing, one gets
     the item and the other is told who has it."""
-    import threading
-
-    from django.db import connection, connections
+    from django.db import connection
 
     from guanwei.core.errors import ActionError
+    from tests.races import at_once
 
     if connection.vendor != "postgresql":
         pytest.skip("needs real concurrent connections (the in-memory SQLite test DB shares one cache)")
     say(personas, "请问怎么开发票？", author="race")
     item = Item.objects.get()
     Item.objects.filter(pk=item.pk).update(assignee=None)
-    barrier, outcomes = threading.Barrier(2), []
-
-    def take(name: str) -> None:
-        try:
-            barrier.wait()
-            actions.do_take(personas.members[name], Item.objects.get(pk=item.pk))
-            outcomes.append(name)
-        except ActionError as exc:
-            outcomes.append(f"refused: {exc.message}")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=take, args=(name,)) for name in ("erin", "bob")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    agents = ("erin", "bob")
+    results = at_once(*(lambda name=name: actions.do_take(personas.members[name], Item.objects.get(pk=item.pk))
+                        for name in agents))  # fmt: skip
+    outcomes = [f"refused: {r.message}" if isinstance(r, ActionError) else name for name, r in zip(agents, results, strict=True)]
     winners = [o for o in outcomes if not o.startswith("refused")]
     assert len(winners) == 1 and len(outcomes) == 2
     item.refresh_from_db()

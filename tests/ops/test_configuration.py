@@ -150,18 +150,41 @@ def test_outside_production_the_secret_keys_are_generated_once_and_kept(tmp_path
     assert secrets_file.read_text() == first  # the same keys next time: tokens stay readable
 
 
-@pytest.mark.django_db
-def test_postgresql_without_autovacuum_is_warned_of() -> None:
-    from django.db import connection
+class _FakeConnection:
+    """A connection whose server answers SHOW autovacuum with `autovacuum`."""
+
+    def __init__(self, vendor: str, autovacuum: str) -> None:
+        self.vendor, self.autovacuum = vendor, autovacuum
+
+    def cursor(self):  # type: ignore[no-untyped-def]
+        answer = self.autovacuum
+
+        class Cursor:
+            def __enter__(self):  # type: ignore[no-untyped-def]
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                return None
+
+            def execute(self, sql: str) -> None:
+                assert sql == "SHOW autovacuum"
+
+            def fetchone(self) -> tuple[str]:
+                return (answer,)
+
+        return Cursor()
+
+
+def test_postgresql_without_autovacuum_is_warned_of(monkeypatch) -> None:
+    import django.db
 
     from guanwei.ops.checks import check_database
 
-    assert check_database(databases=None) == []  # asked only with --database
-    found = {m.id for m in check_database(databases=["default"])}
-    if connection.vendor != "postgresql":
-        assert found == set()
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW autovacuum")
-        off = cursor.fetchone()[0] == "off"
-    assert found == ({"guanwei.W009"} if off else set())
+    def ids(vendor: str, autovacuum: str, databases: list[str] | None = None) -> set[str]:
+        monkeypatch.setattr(django.db, "connections", {"default": _FakeConnection(vendor, autovacuum)})
+        return {m.id for m in check_database(databases=databases)}
+
+    assert ids("postgresql", "off", ["default"]) == {"guanwei.W009"}
+    assert ids("postgresql", "on", ["default"]) == set()
+    assert ids("postgresql", "off") == set()  # asked only with --database
+    assert ids("sqlite", "off", ["default"]) == set()
