@@ -59,14 +59,6 @@ def owner_pages(personas: Personas, objects: dict[str, Any]) -> list[str]:
     return pages
 
 
-def _context(browser: Any, language: str, width: int) -> Any:
-    context = browser.new_context(
-        viewport={"width": width, "height": 900 if width > 500 else 812}, locale="zh-CN"
-    )
-    context.set_default_timeout(15_000)
-    return context
-
-
 def _set_language(context: Any, base: str, language: str) -> None:
     context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base}])
 
@@ -135,12 +127,12 @@ def test_owner_pages_include_every_area(personas: Personas, insider_objects) -> 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_page_passes_axe_and_fits_the_screen(
-    personas: Personas, insider_objects, live_server, browser, language: str, width: int  # noqa: F811
+    personas: Personas, insider_objects, live_server, new_context, language: str, width: int  # noqa: F811
 ) -> None:
     require_axe()
     base = live_server.url
     pages = owner_pages(personas, insider_objects)
-    context = _context(browser, language, width)
+    context = new_context(width)
     _set_language(context, base, language)
     page = context.new_page()
     problems: list[str] = []

@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 STEP_S = 15  # the worker's rhythm: listening polls and the consumers every 15 s
 
 
-def test_an_alert_an_incident_a_statement_and_how_the_replies_felt(live_server, browser, page, settings, screenshots):
+def test_an_alert_an_incident_a_statement_and_how_the_replies_felt(live_server, new_page, page, settings, screenshots):
     import time_machine
     from standardwebhooks.webhooks import Webhook
 
@@ -81,7 +81,7 @@ def test_an_alert_an_incident_a_statement_and_how_the_replies_felt(live_server, 
                     next_round[0] += STEP_S
                     worker_round()
                 if "statement" not in done and Alert.objects.filter(monitor=monitor).exists():
-                    done["statement"] = respond(page, browser, live_server.url, report)
+                    done["statement"] = respond(page, new_page, live_server.url, report)
                     worker_round()  # publishing's dispatch sends the approved statement
 
             runs.execute(crowd, sleep=sleep, clock=lambda: simulated[0])
@@ -106,7 +106,7 @@ def test_an_alert_an_incident_a_statement_and_how_the_replies_felt(live_server, 
                                                minute__lt=said.at).aggregate(v=Sum("volume"), n=Sum("negative"))  # fmt: skip
             assert said.negative_share < storm["n"] / storm["v"] - 0.1, (said.replies, storm)
 
-            analyst = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+            analyst = new_page()
             login(analyst, live_server.url, "zhaolei", DEMO_PASSWORD)
             analyst.goto(f"{live_server.url}/monitoring/incidents/{incident.pk}/")
             replies = analyst.inner_text("li.statement .replies")
@@ -117,7 +117,7 @@ def test_an_alert_an_incident_a_statement_and_how_the_replies_felt(live_server, 
         receiver.close()
 
 
-def respond(page, browser, base: str, report) -> bool:  # type: ignore[no-untyped-def]
+def respond(page, new_page, base: str, report) -> bool:  # type: ignore[no-untyped-def]
     """The people: the analyst opens an incident from the alert; the admin drafts the statement
     in its room; the reviewer approves it."""
     login(page, base, "zhaolei", DEMO_PASSWORD)  # 舆情分析
@@ -127,7 +127,7 @@ def respond(page, browser, base: str, report) -> bool:  # type: ignore[no-untype
     assert "来自预警" in page.inner_text("main")
     room = page.url
 
-    admin = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    admin = new_page()
     login(admin, base, "lina", DEMO_PASSWORD)  # 管理员: the emergency path
     admin.goto(room)
     admin.fill("#s-text", "【情况说明】关于网友反映的产品问题，我们已封存相关批次并送第三方检测，结果第一时间公布。给大家带来困扰，深表歉意。检测进展：https://demo.guanwei.local/notice")
@@ -136,7 +136,7 @@ def respond(page, browser, base: str, report) -> bool:  # type: ignore[no-untype
     post_url = admin.url
     admin.context.close()
 
-    reviewer = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    reviewer = new_page()
     login(reviewer, base, "liuyang", DEMO_PASSWORD)  # 审核
     reviewer.goto(post_url)
     reviewer.click("main button:has-text('批准')")

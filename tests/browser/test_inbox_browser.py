@@ -46,11 +46,12 @@ def test_the_agent_answers_a_complaint_with_a_canned_reply(live_server, browser,
         consumers.dispatch("inbox")  # settled: handed to the inbox
     comments = Item.objects.filter(kind="comment", status="open")
     assert comments.exists(), list(Item.objects.values_list("kind", "account__screen_name"))
-    comments = comments.filter(assignee__user__username="chenjing")  # hers (round-robin with the admin)
-    complaint = comments.filter(category="complaint").first() or comments.first()
+    comments = comments.filter(assignee__user__username="chenjing").order_by("-said_at")  # hers (round-robin with the admin)
+    complaint = comments.filter(category="complaint").first() or comments.first()  # the newest
 
     login(page, live_server.url, "chenjing", DEMO_PASSWORD)  # 客服
-    page.goto(live_server.url + "/inbox/")
+    # her queue of that category, newest first (the whole inbox is longer than a page)
+    page.goto(f"{live_server.url}/inbox/?assignee=mine&category={complaint.category}")
     assert complaint.excerpt[:10] in page.inner_text("main")
     page.goto(f"{live_server.url}/inbox/items/{complaint.pk}/")
     page.select_option("#reply select[name=canned]", label="致歉并登记")

@@ -10,7 +10,7 @@ from tests.personas import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_invites_and_the_invitee_joins_once(personas, live_server, browser, page, settings):
+def test_admin_invites_and_the_invitee_joins_once(personas, live_server, new_page, page, settings):
     base = live_server.url
     settings.BASE_URL = base  # links are built from GUANWEI_BASE_URL: this server's address
     login(page, base, "bob", PASSWORD)
@@ -21,7 +21,7 @@ def test_admin_invites_and_the_invitee_joins_once(personas, live_server, browser
     link = page.input_value("input.secret")
     assert link.startswith(base + "/invite/inv_")
 
-    invitee = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN").new_page()
+    invitee = new_page(375)
     invitee.goto(link)
     assert "加入 示例乳业" in invitee.inner_text("main h1")
     invitee.fill("#id_username", "zoe")

@@ -15,7 +15,7 @@ from tests.browser.conftest import login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_write_a_rule_and_read_the_dashboard(live_server, browser, page, settings, screenshots):
+def test_write_a_rule_and_read_the_dashboard(live_server, new_page, page, settings, screenshots):
     import time_machine
 
     settings.BASE_URL = live_server.url
@@ -48,7 +48,7 @@ def test_write_a_rule_and_read_the_dashboard(live_server, browser, page, setting
     assert page.locator("svg.bars rect.bar-neg").count() > 0
     assert "独立声音" in page.inner_text("main")
     page.screenshot(path=screenshots / "monitor-1280-zh.png", full_page=True)
-    phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN").new_page()
+    phone = new_page(375)
     login(phone, live_server.url, analyst, DEMO_PASSWORD)
     phone.goto(page.url)
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

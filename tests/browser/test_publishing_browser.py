@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TEXT = "示例乳业低糖酸奶今日上市，欢迎品尝 https://demo.guanwei.local/launch"
 
 
-def test_compose_review_publish_and_see_it_on_the_platform(live_server, browser, page, settings, screenshots):
+def test_compose_review_publish_and_see_it_on_the_platform(live_server, new_page, page, settings, screenshots):
     settings.BASE_URL = live_server.url
     seed_demo(live_server.url, with_history=False)
     parent = Account.objects.get(screen_name="示例乳业官方微博")
@@ -30,7 +30,7 @@ def test_compose_review_publish_and_see_it_on_the_platform(live_server, browser,
     post_url = page.url
     assert "待审核" in page.inner_text("main")
 
-    reviewer = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN").new_page()
+    reviewer = new_page(375)
     login(reviewer, live_server.url, "liuyang", DEMO_PASSWORD)  # 审核
     reviewer.goto(post_url)
     reviewer.click("main button:has-text('批准')")
