@@ -30,7 +30,8 @@ baseline).
 
 Checks, independent of the consumer's code: `counter_mismatches` — (monitor, minute) cells
 where the stored MinuteCount differs from a recount of the stored matches joined to their
-mentions (volume, positive, neutral, negative); `match_mismatches` — mentions whose stored
+mentions (volume, positive, neutral, negative), and `hour_counter_mismatches`, the same for the
+(monitor, hour) cells of HourCount; `match_mismatches` — mentions whose stored
 monitors differ from a fresh `Matcher.match` of the stored mention, and of them
 `match_mismatches_author_changed`: those where every differing monitor's rule reads the author's
 fields (verified, region, author), which a later item of the same author may have changed since
@@ -200,7 +201,7 @@ def child(quick: bool, serial: bool) -> dict[str, Any]:
     from guanwei.listening.models import Mention
     from guanwei.listening.store import prepare, store
     from guanwei.monitoring import matching
-    from guanwei.monitoring.models import MinuteCount, Monitor, MonitorMatch
+    from guanwei.monitoring.models import HourCount, MinuteCount, Monitor, MonitorMatch
     from guanwei.textkit.normalize import fold
     from guanwei.textkit.query import parse
 
@@ -347,6 +348,20 @@ def child(quick: bool, serial: bool) -> dict[str, Any]:
         any(kept.get(key, {}).get(f, 0) != cell.get(f, 0) for f in fields) for key, cell in recount.items()
     ) + sum(1 for key in kept if key not in recount)
     result["counter_mismatches"] = mismatches
+    # the hour rollups, against the same recount summed by hour
+    by_hour: dict[tuple[int, datetime], Counter[str]] = defaultdict(Counter)
+    for (monitor_id, minute), cell in recount.items():
+        by_hour[(monitor_id, minute.replace(minute=0))].update(cell)
+    hours = {
+        (row[0], row[1]): dict(zip(fields, row[2:], strict=True))
+        for row in HourCount.objects.filter(monitor__enterprise=enterprise)
+        .values_list("monitor_id", "hour", *fields)
+        .iterator(chunk_size=20_000)
+    }
+    result["hour_counter_mismatches"] = sum(
+        any(hours.get(key, {}).get(f, 0) != cell.get(f, 0) for f in fields) for key, cell in by_hour.items()
+    ) + sum(1 for key in hours if key not in by_hour)
+    result["hour_rows"] = len(hours)
     result["matches_per_mention"] = round(result["matches"] / max(1, stored), 2)
     return result
 

@@ -30,7 +30,7 @@ from guanwei.core import clock
 from guanwei.core.bulk import datetime_adapter, insert_add, insert_ignore
 from guanwei.listening.models import ConsumerCursor, Mention
 from guanwei.monitoring import spikes
-from guanwei.monitoring.models import COUNTERS, MinuteCount, Monitor, MonitorMatch
+from guanwei.monitoring.models import COUNTERS, HourCount, MinuteCount, Monitor, MonitorMatch
 from guanwei.textkit.query import Matcher, MatchText, compile_rules, verified_classes
 
 CONSUMER = "monitoring"
@@ -87,6 +87,10 @@ def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 MATCH_COLUMNS = ["enterprise_id", "monitor_id", "mention_id", "created_at", "sentiment", "emotion", "voice_id",
                  "verified", "followers"]  # fmt: skip
 # What a counter needs of a match: (monitor id, time, sentiment, emotion, followers, verified)
@@ -115,17 +119,38 @@ def _increments(matches: Iterable[Counted]) -> dict[tuple[int, datetime], Counte
     return out
 
 
+def _by_hour(increments: dict[tuple[int, datetime], Counter[str]]) -> dict[tuple[int, datetime], Counter[str]]:
+    hours: dict[tuple[int, datetime], Counter[str]] = defaultdict(Counter)
+    for (monitor_id, minute), counts in increments.items():
+        hours[(monitor_id, _hour(minute))].update(counts)
+    return hours
+
+
 def _count_rows(increments: dict[tuple[int, datetime], Counter[str]]) -> list[tuple[Any, ...]]:
     adapt = datetime_adapter()
     return [
-        (monitor_id, adapt(minute), *(counts.get(k, 0) for k in COUNTERS))
-        for (monitor_id, minute), counts in increments.items()
+        (monitor_id, adapt(moment), *(counts.get(k, 0) for k in COUNTERS))
+        for (monitor_id, moment), counts in increments.items()
     ]
 
 
-def _add_counts(rows: list[tuple[Any, ...]]) -> None:
-    """Add to the minute rows, one upsert per batch (the caller holds the consumer's lock)."""
-    insert_add(MinuteCount, ["monitor_id", "minute"], COUNTERS, rows)
+@dataclass
+class Counts:
+    """Rows to add to the minute counters and to their hours'."""
+
+    minutes: list[tuple[Any, ...]]
+    hours: list[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, increments: dict[tuple[int, datetime], Counter[str]]) -> Counts:
+        return cls(_count_rows(increments), _count_rows(_by_hour(increments)))
+
+
+def _add_counts(counts: Counts) -> None:
+    """Add to the minute rows and their hours, one upsert each per batch (the caller holds the
+    consumer's lock: the two agree at every commit)."""
+    insert_add(MinuteCount, ["monitor_id", "minute"], COUNTERS, counts.minutes)
+    insert_add(HourCount, ["monitor_id", "hour"], COUNTERS, counts.hours)
 
 
 def _match_rows(pairs: list[tuple[int, Row]]) -> tuple[list[tuple[Any, ...]], list[Counted]]:
@@ -150,7 +175,7 @@ class Planned:
 
     matchers: dict[int, Matcher[int] | None]
     matches: list[tuple[Any, ...]]
-    counts: list[tuple[Any, ...]]
+    counts: Counts
     touched: set[int]
 
 
@@ -170,7 +195,7 @@ def prepare(rows: list[Row]) -> Planned:
         for row, hits in zip(batch, hits_of(matcher, batch), strict=True):
             pairs.extend((monitor_id, row) for monitor_id in hits)
     matches, counted = _match_rows(pairs)
-    return Planned(matchers, matches, _count_rows(_increments(counted)), {m for m, _r in pairs})
+    return Planned(matchers, matches, Counts.of(_increments(counted)), {m for m, _r in pairs})
 
 
 def handle(rows: list[Row], planned: Planned | None = None) -> None:
@@ -187,12 +212,20 @@ def handle(rows: list[Row], planned: Planned | None = None) -> None:
 
 
 def recount(monitor: Monitor, since: datetime) -> None:
-    """The monitor's minute counters from `since` on, recounted from its matches."""
-    MinuteCount.objects.filter(monitor=monitor, minute__gte=_minute(since)).delete()
-    matches = MonitorMatch.objects.filter(monitor=monitor, created_at__gte=_minute(since)).values_list(
+    """The monitor's minute counters from `since` on, recounted from its matches, and the hours
+    they fall in (an hour begun before `since` keeps its earlier minutes)."""
+    start = _minute(since)
+    MinuteCount.objects.filter(monitor=monitor, minute__gte=start).delete()
+    matches = MonitorMatch.objects.filter(monitor=monitor, created_at__gte=start).values_list(
         "monitor_id", "created_at", "sentiment", "emotion", "followers", "verified"
     )  # fmt: skip
-    _add_counts(_count_rows(_increments(matches.iterator(chunk_size=2000))))
+    insert_add(MinuteCount, ["monitor_id", "minute"], COUNTERS, _count_rows(_increments(matches.iterator(chunk_size=2000))))
+    HourCount.objects.filter(monitor=monitor, hour__gte=_hour(start)).delete()
+    minutes = MinuteCount.objects.filter(monitor=monitor, minute__gte=_hour(start)).values_list("minute", *COUNTERS)
+    hours: dict[tuple[int, datetime], Counter[str]] = defaultdict(Counter)
+    for minute, *values in minutes.iterator(chunk_size=2000):
+        hours[(monitor.pk, _hour(minute))].update(dict(zip(COUNTERS, values, strict=True)))
+    insert_add(HourCount, ["monitor_id", "hour"], COUNTERS, _count_rows(hours))
 
 
 def backfill(monitor: Monitor) -> int:

@@ -71,12 +71,9 @@ class MonitorMatch(models.Model):
         return f"{self.monitor_id}×{self.mention_id}"
 
 
-class MinuteCount(models.Model):
-    """A monitor's counters for one minute (of the mentions' platform time). Hours and days are
-    sums of these; unique voices are counted from the matches (a voice spans minutes)."""
+class Counters(models.Model):
+    """What a monitor counts of its matches in a span of time."""
 
-    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="counts", db_index=False)  # the unique below
-    minute = models.DateTimeField()
     volume = models.PositiveIntegerField(default=0)
     positive = models.PositiveIntegerField(default=0)
     neutral = models.PositiveIntegerField(default=0)
@@ -91,10 +88,35 @@ class MinuteCount(models.Model):
     verified = models.PositiveIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class MinuteCount(Counters):
+    """A monitor's counters for one minute (of the mentions' platform time), rolled up into
+    HourCount; unique voices are counted from the matches (a voice spans minutes)."""
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="counts", db_index=False)  # the unique below
+    minute = models.DateTimeField()
+
+    class Meta:
         constraints = [models.UniqueConstraint(fields=["monitor", "minute"], name="count_per_minute")]
 
     def __str__(self) -> str:
         return f"{self.monitor_id}@{self.minute:%Y-%m-%d %H:%M}: {self.volume}"
+
+
+class HourCount(Counters):
+    """A monitor's counters for one hour (UTC): the sum of its MinuteCount rows, kept beside them
+    in the same transaction, so charts and totals over days read 24 rows a day instead of 1,440."""
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="hour_counts", db_index=False)  # the unique below
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["monitor", "hour"], name="count_per_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.monitor_id}@{self.hour:%Y-%m-%d %H}h: {self.volume}"
 
 
 COUNTERS = ("volume", "positive", "neutral", "negative", "happy", "angry", "sad", "fear", "surprise", "calm",

@@ -1,5 +1,6 @@
 """What the monitoring pages and the API read: a monitor's counters over a period (by hour or by
-day, in the enterprise's time zone, summed in the database from the minute rows), a summary with
+day, in the enterprise's time zone, summed in the database from the hour rows and, at the
+period's ragged start, the minute rows: `counted`), a summary with
 unique voices, top posts, voices, authors and terms, the filtered list of matched mentions, and
 share of voice (in total and over time)."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,14 @@ from django.utils.translation import gettext as _
 from guanwei.core import clock
 from guanwei.core.errors import ActionError
 from guanwei.core.models import Member
-from guanwei.monitoring.models import COUNTERS, EMOTIONS, MinuteCount, Monitor, MonitorMatch
+from guanwei.monitoring.models import (
+    COUNTERS,
+    EMOTIONS,
+    HourCount,
+    MinuteCount,
+    Monitor,
+    MonitorMatch,
+)
 
 PERIODS = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "hour"), "30d": (timedelta(days=30), "day")}
 TRUNC = {"minute": TruncMinute, "hour": TruncHour, "day": TruncDay}
@@ -33,14 +41,50 @@ def period_of(value: str) -> tuple[str, datetime, str]:
     return name, clock.now() - span, bucket
 
 
+def _hours_from(since: datetime, tz: ZoneInfo | None) -> datetime:
+    """Where the hour rows take over from the minute rows: the first whole hour at or after
+    `since`. Never, when buckets are drawn in a zone whose offset is not whole hours (an hour
+    row would straddle two of its buckets)."""
+    now = clock.now()
+    if tz is not None and any((tz.utcoffset(at) or timedelta()) % timedelta(hours=1) for at in (since, now)):
+        return now + timedelta(hours=1)
+    since = since.astimezone(UTC)  # the rows' hours are UTC hours
+    hour = since.replace(minute=0, second=0, microsecond=0)
+    return hour if hour == since else hour + timedelta(hours=1)
+
+
+def counted(
+    since: datetime, *, where: dict[str, Any], by: tuple[str, ...] = (), bucket: str | None = None,
+    tz: ZoneInfo | None = None, fields: tuple[str, ...] = COUNTERS,
+) -> dict[tuple[Any, ...], dict[str, int]]:  # fmt: skip
+    """Counters from `since` to now, summed per key: the values of the `by` fields, then (with
+    a bucket) the bucket's start, naive in `tz`. `where` filters both row kinds (e.g.
+    {"monitor": m}). Whole hours are read from HourCount, the minutes before the first of them
+    from MinuteCount: the sums equal the minutes' exactly, at a 60th of the rows."""
+    edge = _hours_from(since, tz if bucket else None)
+    out: dict[tuple[Any, ...], dict[str, int]] = {}
+    sources = ((HourCount.objects.filter(hour__gte=edge, **where), "hour"),
+               (MinuteCount.objects.filter(minute__gte=since, minute__lt=edge, **where), "minute"))  # fmt: skip
+    sums = {f: Sum(f) for f in fields}
+    for qs, field in sources:
+        names = list(by)
+        if bucket:
+            qs = qs.annotate(at=TRUNC[bucket](field, tzinfo=tz))
+            names.append("at")
+        rows = qs.values(*names).annotate(**sums).order_by() if names else [qs.aggregate(**sums)]
+        for row in rows:
+            key = tuple(row[n] for n in by)
+            if bucket:
+                key += (row["at"].astimezone(tz).replace(tzinfo=None),)
+            into = out.setdefault(key, dict.fromkeys(fields, 0))
+            for f in fields:
+                into[f] += int(row[f] or 0)
+    return out
+
+
 def series(monitor: Monitor, since: datetime, bucket: str, tz: ZoneInfo) -> list[dict[str, Any]]:
     """One row per bucket from `since` to now (empty buckets included), counters summed."""
-    trunc = TRUNC[bucket]("minute", tzinfo=tz)
-    rows = (
-        MinuteCount.objects.filter(monitor=monitor, minute__gte=since)
-        .annotate(at=trunc).values("at").annotate(**{k: Sum(k) for k in COUNTERS}).order_by("at")
-    )  # fmt: skip
-    found = {r["at"].astimezone(tz).replace(tzinfo=None): r for r in rows}
+    found = {key[0]: row for key, row in counted(since, where={"monitor": monitor}, bucket=bucket, tz=tz).items()}
     start = TRUNC_PY[bucket](since.astimezone(tz).replace(tzinfo=None))
     end = clock.now().astimezone(tz).replace(tzinfo=None)
     out = []
@@ -78,8 +122,7 @@ class Summary:
 def summary(monitor: Monitor, since: datetime) -> Summary:
     """Totals of the period; unique voices from the matches (near-duplicates and 水军 copies are
     one voice; a mention without a voice is its own)."""
-    totals = MinuteCount.objects.filter(monitor=monitor, minute__gte=since).aggregate(**{k: Sum(k) for k in COUNTERS})
-    totals = {k: int(v or 0) for k, v in totals.items()}
+    totals = counted(since, where={"monitor": monitor})[()]
     matches = MonitorMatch.objects.filter(monitor=monitor, created_at__gte=since)
     voices = matches.aggregate(v=Count("voice_id", distinct=True), loose=Count("pk", filter=Q(voice_id__isnull=True)))
     emotions = [(e, totals["calm" if e == "neutral" else e]) for e in EMOTIONS]
@@ -173,11 +216,8 @@ def share_of_voice(enterprise_id: int, since: datetime) -> dict[str, Any]:
     """Each active monitor's volume in the period and its share of its group and of all: "us"
     (brand, products, executives) against competitors."""
     monitors = list(Monitor.objects.filter(enterprise_id=enterprise_id, is_active=True).order_by("group", "name"))
-    sums = {
-        r["monitor_id"]: r
-        for r in MinuteCount.objects.filter(monitor__in=monitors, minute__gte=since)
-        .values("monitor_id").annotate(volume=Sum("volume"), negative=Sum("negative"))
-    }  # fmt: skip
+    sums = {key[0]: row for key, row in counted(since, where={"monitor__in": monitors}, by=("monitor_id",),
+                                                  fields=("volume", "negative")).items()}  # fmt: skip
     total = sum(int(sums.get(m.pk, {}).get("volume") or 0) for m in monitors) or 0
     rows = []
     for m in monitors:
@@ -199,16 +239,13 @@ def filtered_count(qs: QuerySet[MonitorMatch], cap: int = 10_000) -> tuple[int, 
 
 def share_series(enterprise_id: int, since: datetime, bucket: str, tz: ZoneInfo) -> list[dict[str, Any]]:
     """Per bucket, the volume of "us" (every group but competitors) and of the competitors:
-    one aggregate over the active monitors' minute rows of the period, as `share_of_voice`."""
-    trunc = TRUNC[bucket]("minute", tzinfo=tz)
-    rows = (
-        MinuteCount.objects.filter(monitor__enterprise_id=enterprise_id, monitor__is_active=True, minute__gte=since)
-        .annotate(at=trunc).values("at", "monitor__group").annotate(volume=Sum("volume")).order_by("at")
-    )  # fmt: skip
+    one aggregate over the active monitors' counters of the period, as `share_of_voice`."""
+    rows = counted(since, where={"monitor__enterprise_id": enterprise_id, "monitor__is_active": True},
+                   by=("monitor__group",), bucket=bucket, tz=tz, fields=("volume",))  # fmt: skip
     found: dict[tuple[datetime, bool], int] = {}
-    for r in rows:
-        key = (r["at"].astimezone(tz).replace(tzinfo=None), r["monitor__group"] == "competitor")
-        found[key] = found.get(key, 0) + int(r["volume"] or 0)
+    for (group, at), row in rows.items():
+        key = (at, group == "competitor")
+        found[key] = found.get(key, 0) + row["volume"]
     out = []
     at = TRUNC_PY[bucket](since.astimezone(tz).replace(tzinfo=None))
     end = clock.now().astimezone(tz).replace(tzinfo=None)

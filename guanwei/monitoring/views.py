@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.db.models import Case, Sum, When
+from django.db.models import Case, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from guanwei.listening.models import Mention, Stream, StreamKind
 from guanwei.matrix.models import Account, MatrixRole
 from guanwei.monitoring import actions, hotsearch, matching, queries, searches
 from guanwei.monitoring.forms import MonitorForm
-from guanwei.monitoring.models import EMOTIONS, MinuteCount, Monitor, MonitorGroup
+from guanwei.monitoring.models import EMOTIONS, Monitor, MonitorGroup
 
 MANAGE = actions.MANAGE
 # Offered by the region filter (Weibo's locations start with a province, "海外" or "其他"; any
@@ -122,11 +122,8 @@ def monitors(request: HttpRequest) -> HttpResponse:
     member = request.member
     rows = list(Monitor.objects.filter(enterprise_id=member.enterprise_id).order_by("group", "name"))
     since = clock.now() - queries.PERIODS["24h"][0]
-    totals = {
-        r["monitor_id"]: r
-        for r in MinuteCount.objects.filter(monitor__in=rows, minute__gte=since)
-        .values("monitor_id").annotate(volume=Sum("volume"), negative=Sum("negative"))
-    }  # fmt: skip
+    totals = {key[0]: row for key, row in queries.counted(since, where={"monitor__in": rows}, by=("monitor_id",),
+                                                          fields=("volume", "negative")).items()}  # fmt: skip
     labels = dict(MonitorGroup.choices)
     groups: dict[str, list] = {}
     for monitor in rows:

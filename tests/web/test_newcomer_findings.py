@@ -46,3 +46,18 @@ def test_a_403_is_one_line_in_the_log(personas, client_for) -> None:  # type: ig
     assert "Forbidden" in lines[0] and "/members/" in lines[0]
     assert f"user={personas.heidi.user_id}" in lines[0]
     assert "Traceback" not in out.getvalue()
+
+
+def test_english_pages_do_not_join_words_with_chinese_punctuation(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    from guanwei.monitoring import actions
+
+    monitor = actions.do_create_monitor(personas.frank, name="Brand", group="brand", rule="示例乳业")
+    pages = {"frank": f"/monitoring/{monitor.pk}/alert-rule", "carol": "/publishing/import/"}
+    for username, url in pages.items():
+        zh = client_for(username).get(url)
+        english = client_for(username)
+        english.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        en = english.get(url)
+        assert zh.status_code == en.status_code == 200, url
+        assert "：" in zh.content.decode(), url
+        assert "：" not in en.content.decode(), url

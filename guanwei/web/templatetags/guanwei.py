@@ -42,3 +42,25 @@ def zone_name(value: datetime | None) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def _chinese() -> bool:
+    return (get_language() or "").startswith("zh")
+
+
+@register.simple_tag
+def colon() -> str:
+    """The colon after a label or a name: full-width "：" in Chinese, ": " in English."""
+    return "：" if _chinese() else ": "
+
+
+@register.simple_tag
+def paren(value: object) -> str:
+    """A value in brackets after a word: "（12）" in Chinese, " (12)" in English."""
+    return f"（{value}）" if _chinese() else f" ({value})"
+
+
+@register.simple_tag
+def enum_comma() -> str:
+    """Between the items of a list written out: "、" in Chinese, ", " in English."""
+    return "、" if _chinese() else ", "
