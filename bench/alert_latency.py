@@ -1,7 +1,7 @@
 """Benchmark monitoring's alerts (issue 15): from the mention that makes a storm to the signed
 webhook delivery, with the web server and the worker running.
 
-    .venv/bin/python bench/alert_latency.py [--quick] [--rounds N] [--speed S] [--minutes M]
+    .venv/bin/python bench/alert_latency.py [--quick] [--rounds N] [--speed S] [--minutes M] [--duration D]
 
 In a child process with a fresh SQLite database in a temporary directory: the demo is seeded
 (`ops.seed.seed_demo`, without history: 6 sandbox accounts, the three demo monitors' rules); a
@@ -15,8 +15,9 @@ Each round: COPIES copies of each demo monitor's rule are created (new monitors,
 starts without an open storm), each with a learned usual level: its rule started 8 days ago
 and its counters hold USUAL mentions an hour for those 8 days (written directly — the bench
 cannot wait a week). Alert rules: the defaults (min volume 10 an hour, 3× the usual) except
-`min_duration` = 2 minutes: the scenario is sped up (`--speed`, default 20: 90 minutes of
-crisis in 4.5), and the default 10 minutes of duration would be hours of the crisis. Then
+`min_duration` = 2 minutes (`--duration`; 0: alert as soon as the thresholds hold): the
+scenario is sped up (`--speed`, default 20: 90 minutes of crisis in 4.5), and the default 10
+minutes of duration would be hours of the crisis. Then
 the sandbox's `crisis` scenario plays live (`guanwei sandbox scenario crisis --minutes M
 --speed S`), and the bench waits until every monitor has alerted or 4 minutes have passed.
 
@@ -33,7 +34,7 @@ the official accounts).
 crossed the rule in the replay but that raised no alert: missed storms), `monitors`, `p50_latency_s`, `p95_latency_s`,
 `max_latency_s`, `signatures_ok`, `deliveries`, `rounds`, `speed`;
 `p50_from_threshold_s`/`p95_from_threshold_s`: the same deliveries timed from the first moment
-the thresholds alone held (the rule's 2-minute duration not yet waited out: a stricter reading of
+the thresholds alone held (the rule's duration not yet waited out: a stricter reading of
 "the first mention that crosses the threshold"); and where the time went (medians):
 `p50_seen_s` (the tipping mention — the last seen mention at or before the crossing — its time on
 the sandbox → stored by listening), `p50_raised_s` (stored → the alert raised), `p50_detected_s`
@@ -152,7 +153,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                 for k in range(COPIES):
                     monitor = Monitor.objects.create(enterprise=enterprise, name=f"r{round_no}-{k}-{name}", group=group,
                                                      rule=rule, rule_since=since, created_at=since)  # fmt: skip
-                    AlertRule.objects.create(monitor=monitor, min_duration=2)
+                    AlertRule.objects.create(monitor=monitor, min_duration=args.duration)
                     rows, at = [], since
                     while at < now:
                         rows.append(MinuteCount(monitor=monitor, minute=at, volume=USUAL, neutral=USUAL))
@@ -198,7 +199,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                 # time (counts up to it) and at each minute's start (a duration condition ripens
                 # with time, not with a mention). `spikes.assess(end=the next minute)`.
                 base_series = dict(series)
-                rule = AlertRule(min_duration=2)
+                rule = AlertRule(min_duration=args.duration)
                 bare = AlertRule(min_duration=0)  # the thresholds alone, no duration to wait out
                 crossing = tipping = threshold_at = None
                 events = sorted([(m.created_at, m) for m in seen]
@@ -262,7 +263,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "p50_latency_s": pct(0.5),
         "p95_latency_s": pct(0.95),
         "max_latency_s": round(latencies[-1], 1) if latencies else None,
-        # from the first moment the thresholds alone held (before the rule's 2-minute duration)
+        # from the first moment the thresholds alone held (before the rule's duration)
         "p50_from_threshold_s": pct_threshold(0.5),
         "p95_from_threshold_s": pct_threshold(0.95),
         # medians of the stages: tipping mention stored by listening; alert raised after that;
@@ -273,6 +274,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": args.rounds,
         "speed": args.speed,
         "crisis_minutes": args.minutes,
+        "min_duration": args.duration,
     }
 
 
@@ -282,6 +284,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--speed", type=float, default=None)
     parser.add_argument("--minutes", type=int, default=None)
+    parser.add_argument("--duration", type=int, default=2, help="the alert rules' min_duration, minutes")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.rounds = args.rounds or (1 if args.quick else 3)
@@ -296,7 +299,7 @@ def main() -> None:
                    GUANWEI_DEBUG="false", GUANWEI_SANDBOX="true", GUANWEI_BASE_URL=f"http://127.0.0.1:{port}",
                    GUANWEI_OUTBOUND_ALLOW="127.0.0.1", DATABASE_URL=f"sqlite:///{tmp}/bench.db")  # fmt: skip
         cmd = [sys.executable, __file__, "--child", "--rounds", str(args.rounds), "--speed", str(args.speed),
-               "--minutes", str(args.minutes)]  # fmt: skip
+               "--minutes", str(args.minutes), "--duration", str(args.duration)]  # fmt: skip
         out = subprocess.run(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True, check=True)
         line = [x for x in out.stdout.splitlines() if x.startswith("CHILD ")][-1]
     result = json.loads(line[len("CHILD ") :])
