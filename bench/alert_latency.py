@@ -31,7 +31,11 @@ listening never saw is not counted (the demo has no keyword search: monitors see
 the official accounts).
 
 `RESULT`: `alerts` (monitors that alerted), `crossed_without_alert` (monitors whose stored data
-crossed the rule in the replay but that raised no alert: missed storms), `monitors`, `p50_latency_s`, `p95_latency_s`,
+crossed the rule in the replay but that raised no alert: missed storms), of them
+`crossed_in_a_stored_state_without_alert` (the replay again, over the states the database held
+after each stored batch: a crossing there is a storm the detector could have seen; one only
+between two stored states — a mention tipped it, a later one of the same poll undid it — never
+existed for it) and `missed` (each one: how long it held, its kinds), `monitors`, `p50_latency_s`, `p95_latency_s`,
 `max_latency_s`, `signatures_ok`, `deliveries`, `rounds`, `speed`;
 `p50_from_threshold_s`/`p95_from_threshold_s`: the same deliveries timed from the first moment
 the thresholds alone held (the rule's duration not yet waited out: a stricter reading of
@@ -134,6 +138,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     stages: dict[str, list[float]] = {"seen_s": [], "raised_s": [], "detected_s": [], "delivered_s": []}
     from_threshold: list[float] = []
     crossed_unalerted = 0
+    missed: list[dict[str, Any]] = []
     monitors_all: list[Monitor] = []
     alerted = 0
     try:
@@ -230,6 +235,43 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                     continue
                 if first is None:
                     crossed_unalerted += 1
+                    # Could the detector have seen it? The same replay over the states the
+                    # database held: after each stored batch (mentions received by then, at
+                    # their times) and at each minute's start, the hour ending with that moment's
+                    # minute. A crossing only between two stored states (a mention tipped it, a
+                    # later one of the same poll undid it) never existed for the detector.
+                    moments = sorted({m.received_at for m in seen}
+                                     | {started.replace(second=0, microsecond=0) + timedelta(minutes=k)
+                                        for k in range(int((horizon - started).total_seconds() // 60) + 3)})  # fmt: skip
+                    stored_at = None
+                    for at in moments:
+                        stored = dict(base_series)
+                        for x in seen:
+                            if x.received_at <= at:
+                                minute = x.created_at.replace(second=0, microsecond=0)
+                                v, n = stored.get(minute, (0, 0))
+                                stored[minute] = (v + 1, n + (x.sentiment == "negative"))
+                        end = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+                        if spikes.assess(spikes.SeriesCounts(stored), monitor.rule_since, rule, end, tz).findings:
+                            stored_at = at
+                            break
+                    kinds = [f.kind for f in spikes.assess(spikes.SeriesCounts(counted), monitor.rule_since, rule,
+                                                           crossing.replace(second=0, microsecond=0) + timedelta(minutes=1), tz).findings]  # fmt: skip
+                    # and how long the crossing held in the replay by the mentions' own times
+                    held_until = crossing
+                    for at, m in events:
+                        if at <= crossing:
+                            continue
+                        if m is not None:
+                            minute = at.replace(second=0, microsecond=0)
+                            v, n = counted.get(minute, (0, 0))
+                            counted[minute] = (v + 1, n + (m.sentiment == "negative"))
+                        end = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+                        if not spikes.assess(spikes.SeriesCounts(counted), monitor.rule_since, rule, end, tz).findings:
+                            break
+                        held_until = at
+                    missed.append({"monitor": monitor.name, "held_s": round((held_until - crossing).total_seconds(), 1),
+                                   "seen_in_a_stored_state": stored_at is not None, "kinds": kinds})  # fmt: skip
                     continue
                 alerted += 1
                 latencies.append((arrivals[0] - crossing).total_seconds())
@@ -259,6 +301,10 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "alerts": alerted,
         # monitors whose stored data crossed the rule (the replay) but that raised no alert
         "crossed_without_alert": crossed_unalerted,
+        # of them, those whose crossing the database ever held after a stored batch (a storm the
+        # detector could have seen and missed), and each one's detail
+        "crossed_in_a_stored_state_without_alert": sum(1 for m in missed if m["seen_in_a_stored_state"]),
+        "missed": missed,
         "monitors": len(monitors_all),
         "p50_latency_s": pct(0.5),
         "p95_latency_s": pct(0.95),
