@@ -5,8 +5,9 @@
   monitors — count, largest id, latest change — is compared; this works across processes).
 * `prepare(rows)` + `handle(rows, planned)` — the listening consumer "monitoring": a batch of
   mentions (light rows), matched in one pass per enterprise before the consumer's transaction;
-  inside it, each match stored once (mention × monitor) and counted into its minute. The writes
-  and the cursor's move commit together, so each mention is counted exactly once.
+  inside it, each match stored once (mention × monitor) and counted into its minute and its hour
+  (MinuteCount, HourCount). The writes and the cursor's move commit together, so each mention is
+  counted exactly once.
 * `backfill(monitor)` — a new or changed rule applied to the last BACKFILL_DAYS of mentions the
   consumer has already seen (under the consumer's cursor lock, so nothing is counted twice);
   that window's counters are then recounted from the matches.
