@@ -20,7 +20,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -215,7 +215,7 @@ def handle(rows: list[Row], planned: Planned | None = None) -> None:
 def recount(monitor: Monitor, since: datetime) -> None:
     """The monitor's minute counters from `since` on, recounted from its matches, and the hours
     they fall in (an hour begun before `since` keeps its earlier minutes)."""
-    start = _minute(since)
+    start = _minute(since.astimezone(UTC))  # hours are UTC hours
     MinuteCount.objects.filter(monitor=monitor, minute__gte=start).delete()
     matches = MonitorMatch.objects.filter(monitor=monitor, created_at__gte=start).values_list(
         "monitor_id", "created_at", "sentiment", "emotion", "followers", "verified"

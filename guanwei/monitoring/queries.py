@@ -41,13 +41,16 @@ def period_of(value: str) -> tuple[str, datetime, str]:
     return name, clock.now() - span, bucket
 
 
-def _hours_from(since: datetime, tz: ZoneInfo | None) -> datetime:
+def _hours_from(since: datetime, bucket: str | None, tz: ZoneInfo | None) -> datetime | None:
     """Where the hour rows take over from the minute rows: the first whole hour at or after
-    `since`. Never, when buckets are drawn in a zone whose offset is not whole hours (an hour
-    row would straddle two of its buckets)."""
-    now = clock.now()
-    if tz is not None and any((tz.utcoffset(at) or timedelta()) % timedelta(hours=1) for at in (since, now)):
-        return now + timedelta(hours=1)
+    `since`. None (minutes only) for minute buckets, and for buckets drawn in a zone whose offset
+    is not whole hours (an hour row would straddle two of its buckets)."""
+    if bucket == "minute":
+        return None
+    if bucket and tz is not None:
+        offsets = (at.astimezone(tz).utcoffset() or timedelta() for at in (since, clock.now()))
+        if any(offset % timedelta(hours=1) for offset in offsets):
+            return None
     since = since.astimezone(UTC)  # the rows' hours are UTC hours
     hour = since.replace(minute=0, second=0, microsecond=0)
     return hour if hour == since else hour + timedelta(hours=1)
@@ -61,10 +64,14 @@ def counted(
     a bucket) the bucket's start, naive in `tz`. `where` filters both row kinds (e.g.
     {"monitor": m}). Whole hours are read from HourCount, the minutes before the first of them
     from MinuteCount: the sums equal the minutes' exactly, at a 60th of the rows."""
-    edge = _hours_from(since, tz if bucket else None)
+    edge = _hours_from(since, bucket, tz)
     out: dict[tuple[Any, ...], dict[str, int]] = {}
-    sources = ((HourCount.objects.filter(hour__gte=edge, **where), "hour"),
-               (MinuteCount.objects.filter(minute__gte=since, minute__lt=edge, **where), "minute"))  # fmt: skip
+    minutes = MinuteCount.objects.filter(minute__gte=since, **where)
+    if edge is None:
+        sources: tuple[tuple[QuerySet[Any], str], ...] = ((minutes, "minute"),)
+    else:
+        sources = ((HourCount.objects.filter(hour__gte=edge, **where), "hour"),
+                   (minutes.filter(minute__lt=edge), "minute"))  # fmt: skip
     sums = {f: Sum(f) for f in fields}
     for qs, field in sources:
         names = list(by)

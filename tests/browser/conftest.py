@@ -53,6 +53,8 @@ class InFlight:
                 self.changed.wait(quiet)  # woken early only by a request that ended
                 if self.count == 0 and self.seen == seen:
                     return True
+                if time.monotonic() > deadline:  # requests kept coming
+                    return False
 
 
 in_flight = InFlight()

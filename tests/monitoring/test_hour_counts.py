@@ -151,3 +151,16 @@ def test_whole_hours_are_read_from_the_hour_rows(personas):
     # minutes deleted above are missing
     kolkata = queries.series(monitor, since, bucket, KOLKATA)
     assert sum(r["volume"] for r in kolkata) < before["volume"]
+
+
+def test_minute_buckets_are_read_from_the_minute_rows(personas):
+    monitor = actions.do_create_monitor(personas.frank, name="品牌", group="brand", rule="示例乳业")
+    _say(personas, _spread())
+    _period, since, _bucket = queries.period_of("24h")
+    drawn = {r["at"]: r["volume"] for r in queries.series(monitor, since, "minute", SHANGHAI) if r["volume"]}
+    expected = {
+        row.minute.astimezone(SHANGHAI).replace(tzinfo=None): row.volume
+        for row in MinuteCount.objects.filter(monitor=monitor, minute__gte=since)
+    }
+    assert drawn == expected
+    assert any(at.minute for at in drawn)  # not all on the hour
